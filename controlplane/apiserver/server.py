@@ -18,7 +18,7 @@ from controlplane.apiserver.grpc_api import ApiService
 from controlplane.apiserver.registry import Registry
 from controlplane.apiserver.service_alloc import ServiceAllocations
 from controlplane.daemon import ConfigError
-from controlplane.store import Store, open_sqlite_store
+from controlplane.store import Store, StoreError, open_sqlite_store
 
 log = structlog.get_logger("apiserver")
 
@@ -50,7 +50,10 @@ async def serve(config: ApiServerConfig) -> None:
         config.data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise ConfigError(f"--data-dir {config.data_dir}: {error.strerror}") from None
-    store = await open_sqlite_store(config.data_dir / "kubelab.db")
+    try:
+        store = await open_sqlite_store(config.data_dir / "kubelab.db")
+    except StoreError as error:
+        raise ConfigError(f"--data-dir {config.data_dir}: {error}") from None
     server = grpc.aio.server(options=[("grpc.max_receive_message_length", _MESSAGE_LIMIT),
                                       ("grpc.max_send_message_length", _MESSAGE_LIMIT),
                                       ("grpc.so_reuseport", 0)])
@@ -81,5 +84,11 @@ async def serve(config: ApiServerConfig) -> None:
                 group.create_task(_compact_periodically(store, config.compaction_interval))
             group.create_task(server.wait_for_termination())
     finally:
-        await server.stop(grace=1.0)
-        await store.close()
+        try:
+            await server.stop(grace=1.0)
+        except asyncio.CancelledError:
+            # grpc's shutdown, run while this task is being cancelled, ends by re-raising the
+            # cancellation of its own grace-period wait; the server is down either way.
+            log.debug("apiserver.stop_interrupted")
+        finally:
+            await store.close()
