@@ -5,10 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the project needs on the machine (the lab and tests add theirs here as they come).
-DEB_PACKAGES := python3-venv iproute2
+DEB_PACKAGES := python3-venv iproute2 util-linux busybox-static curl
 PROTOS := $(wildcard proto/controlplane/api/v1/*.proto)
 
-.PHONY: install run test test-fast lint proto bench clean
+.PHONY: install run down test test-fast lint proto bench clean
 
 install: $(STAMP)
 
@@ -21,6 +21,9 @@ $(STAMP): pyproject.toml deploy/install-debian-packages.sh
 
 run: install
 	@deploy/run-local.sh
+
+down: install
+	@$(BIN)/kubelab down
 
 test: install lint
 	@$(BIN)/python -m pytest -q tests
@@ -38,6 +41,7 @@ proto: install
 
 bench: install
 	@$(BIN)/python bench/api_bench.py
+	@$(BIN)/python bench/pod_bench.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

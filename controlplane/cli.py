@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
+import os
 import sys
+from collections.abc import Callable
 
 from controlplane.daemon import ConfigError, run
 from controlplane.logs import configure_logging
@@ -11,27 +14,52 @@ USAGE = """usage: kubelab COMMAND [FLAGS]
 
 commands:
   apiserver   the API server and its store (gRPC on :6443)
+  up          build the one-machine lab: nodes as network namespaces, every daemon inside its node
+  status      the lab's nodes, daemons and Node readiness
+  down        stop and remove everything the lab made, even after a crash
+  agent       the node agent: registers its Node and runs the pods bound to it
 
 Run `kubelab COMMAND --help` for a command's flags."""
 
 
-def _apiserver(argv: list[str]) -> int:
-    from controlplane.apiserver import config as apiserver_config
-    from controlplane.apiserver.server import serve
+def _daemon(name: str, package: str) -> Callable[[list[str]], int]:
+    """`kubelab NAME`: `<package>.config.from_args` builds the settings, `<package>.server.serve` runs."""
 
-    try:
-        config = apiserver_config.from_args(argv)
-    except ConfigError as error:
-        print(f"kubelab apiserver: {error}", file=sys.stderr)
-        return 2
-    configure_logging(config.log_level, config.log_format)  # type: ignore[arg-type]
-    return run(lambda: serve(config), "kubelab apiserver")
+    def start(argv: list[str]) -> int:
+        config_module = importlib.import_module(f"{package}.config")
+        server_module = importlib.import_module(f"{package}.server")
+        try:
+            config = config_module.from_args(argv)
+        except ConfigError as error:
+            print(f"kubelab {name}: {error}", file=sys.stderr)
+            return 2
+        configure_logging(config.log_level, config.log_format)
+        return run(lambda: server_module.serve(config), f"kubelab {name}")
+
+    return start
 
 
-COMMANDS = {"apiserver": _apiserver}
+def _lab(command: str) -> Callable[[list[str]], int]:
+    """`kubelab up|status|down` (controlplane/lab/commands.py)."""
+
+    def run_lab_command(argv: list[str]) -> int:
+        from controlplane.lab import commands
+
+        main: Callable[[list[str]], int] = getattr(commands, f"{command}_main")
+        return main(argv)
+
+    return run_lab_command
+
+
+COMMANDS = {"apiserver": _daemon("apiserver", "controlplane.apiserver"), "agent": _daemon("agent", "agent"),
+            "up": _lab("up"), "status": _lab("status"), "down": _lab("down")}
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Before grpc is imported: its fork support runs handlers in every forked child, and children
+    # that the daemons fork to exec something else (`ip`, container monitors, exec helpers) were
+    # seen to crash in them (SIGSEGV before exec) about one time in three.
+    os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
     args = sys.argv[1:] if argv is None else argv
     if not args or args[0] in ("-h", "--help", "help"):
         print(USAGE)

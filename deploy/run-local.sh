@@ -1,40 +1,35 @@
 #!/usr/bin/env bash
-# `make run`: the API server on its embedded store at 127.0.0.1:6443, with the demo applied.
-# (The node agents and the lab of network namespaces take this over as they are built.)
+# `make run`: the one-machine lab (a master and two workers as network namespaces, every daemon
+# in its node), with the demo app deployed. `make down` (or `kubelab down`) removes all of it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=.venv/bin
-state=.kubelab/run
-address=${KUBELAB_RUN_ADDRESS:-127.0.0.1:6443}
-mkdir -p "$state"
-
-"$bin/kubelab" apiserver --listen "$address" --data-dir "$state/apiserver" --log-format json \
-  2>"$state/apiserver.log" &
-apiserver=$!
-trap 'kill "$apiserver" 2>/dev/null || true; wait "$apiserver" 2>/dev/null || true' EXIT
-trap 'exit 0' INT TERM
-
-for _ in $(seq 150); do
-  "$bin/klctl" --server "$address" version >/dev/null 2>&1 && break
-  if ! kill -0 "$apiserver" 2>/dev/null; then
-    echo "kubelab: the API server did not start; its log ($state/apiserver.log) ends with:" >&2
-    tail -n 5 "$state/apiserver.log" >&2
-    exit 1
-  fi
-  sleep 0.1
+if [ "$(id -u)" -ne 0 ]; then
+  echo "kubelab: the lab needs root (network namespaces, bridges, mounts): run 'sudo make run'" >&2
+  exit 1
+fi
+"$bin/kubelab" up
+"$bin/klctl" apply -f deploy/examples/demo.yaml
+echo "waiting for the demo pods to be Ready..."
+for _ in $(seq 120); do
+  ready=$("$bin/klctl" get pods -l app=web --no-headers 2>/dev/null | awk '$2 == "1/1"' | wc -l)
+  [ "$ready" -eq 2 ] && break
+  sleep 0.5
 done
-
-"$bin/klctl" --server "$address" apply -f deploy/examples/demo.yaml
+"$bin/klctl" get pods -o wide
+ip=$("$bin/klctl" get pod web-1 -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"].get("podIP",""))')
 echo
-"$bin/klctl" --server "$address" get all
+echo "The demo answers at its pod IP, from inside the cluster's network:"
+ip netns exec kl-worker1 curl -s "http://$ip:3000/" | head -5 || true
 cat <<HINTS
 
-The API server is serving on $address (store: $state/apiserver, log: $state/apiserver.log).
-Try, in another terminal:
-  $bin/klctl get all
-  $bin/klctl describe deployment web
-  $bin/klctl get svc web -o yaml
-  $bin/klctl apply -f deploy/examples/demo.yaml      # again: every object "unchanged"
-Ctrl-C stops it.
+Try next:
+  $bin/klctl get nodes -o wide
+  $bin/klctl describe pod web-1
+  sudo ip netns exec kl-worker1 curl -s http://$ip:3000/
+  $bin/klctl logs web-1
+  $bin/klctl exec web-1 -- env | grep GREETING
+  $bin/klctl port-forward pod/web-1 8080:3000   # then, in another terminal: curl localhost:8080
+  $bin/kubelab status
+  make down                                     # removes the whole lab
 HINTS
-wait "$apiserver"

@@ -10,6 +10,8 @@ import pytest
 from controlplane.client import ApiClient
 from tests.support.apiserver import ApiServerProcess
 
+pytest_plugins = ["tests.support.lab"]
+
 
 @pytest.fixture
 def apiserver(tmp_path: Path) -> Iterator[ApiServerProcess]:

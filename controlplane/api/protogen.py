@@ -1,6 +1,6 @@
 """Generate the Python code of proto/ (`make proto`); the freshness test runs it into a scratch dir.
 
-Messages get `_pb2.py` and typed `_pb2.pyi`; only api.proto, which has the service, gets `_pb2_grpc.py`.
+Messages get `_pb2.py` and typed `_pb2.pyi`; the files with services (SERVICE_PROTOS) get `_pb2_grpc.py`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PROTO_ROOT = ROOT / "proto"
 PROTO_DIR = PROTO_ROOT / "controlplane" / "api" / "v1"
-SERVICE_PROTOS = ("api.proto",)
+SERVICE_PROTOS = ("api.proto", "streams.proto")
 
 
 def generate(out: Path) -> None:

@@ -10,13 +10,14 @@ from grpc_health.v1 import _async as health_aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from controlplane.api.v1 import api_pb2, api_pb2_grpc
+from controlplane.api.v1 import api_pb2, api_pb2_grpc, streams_pb2_grpc
 from controlplane.apiserver.allocators import ClusterIPAllocator, PortAllocator
 from controlplane.apiserver.bootstrap import bootstrap
 from controlplane.apiserver.config import ApiServerConfig
 from controlplane.apiserver.grpc_api import ApiService
 from controlplane.apiserver.registry import Registry
 from controlplane.apiserver.service_alloc import ServiceAllocations
+from controlplane.apiserver.streams import STREAMS_SERVICE, AgentConnections, StreamsService
 from controlplane.daemon import ConfigError
 from controlplane.store import Store, StoreError, open_sqlite_store
 
@@ -57,6 +58,7 @@ async def serve(config: ApiServerConfig) -> None:
     server = grpc.aio.server(options=[("grpc.max_receive_message_length", _MESSAGE_LIMIT),
                                       ("grpc.max_send_message_length", _MESSAGE_LIMIT),
                                       ("grpc.so_reuseport", 0)])
+    agents = AgentConnections()  # channels to the node agents, for logs, exec and port-forward
     try:
         allocations = ServiceAllocations(ClusterIPAllocator(config.service_cidr),
                                          PortAllocator(config.node_port_low, config.node_port_high))
@@ -64,11 +66,13 @@ async def serve(config: ApiServerConfig) -> None:
         await registry.start()
         api_pb2_grpc.add_ApiServicer_to_server(  # type: ignore[no-untyped-call]
             ApiService(registry, config.bookmark_interval), server)
+        streams_pb2_grpc.add_StreamsServicer_to_server(  # type: ignore[no-untyped-call]
+            StreamsService(registry, agents), server)
         health_servicer = health_aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
         reflection.enable_server_reflection(
-            (API_SERVICE, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
-            server)
+            (API_SERVICE, STREAMS_SERVICE, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+             reflection.SERVICE_NAME), server)
         try:
             port = server.add_insecure_port(config.listen)
         except RuntimeError:
@@ -91,4 +95,5 @@ async def serve(config: ApiServerConfig) -> None:
             # cancellation of its own grace-period wait; the server is down either way.
             log.debug("apiserver.stop_interrupted")
         finally:
+            await agents.close()
             await store.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -147,6 +147,20 @@ class ApiClient:
         reply: api_pb2.APIResourceList = await self._call(self.stub.ListResources,
                                                           api_pb2.APIResourceListRequest())
         return reply.resources
+
+
+async def modify(client: ApiClient, kind: Kind, namespace: str, name: str, change: Callable[[Any], None], *,
+                 status: bool = False) -> Message:
+    """Read the object, `change` it in place, write it back (its status only, with `status`); read and
+    change again when someone else wrote in between (Kubernetes' RetryOnConflict)."""
+    while True:
+        current = await client.get(kind, namespace, name)
+        change(current)
+        try:
+            return await (client.update_status(current) if status else client.update(current))
+        except ApiError as error:
+            if error.reason is not Reason.CONFLICT:
+                raise
 
 
 def connect(config: ClientConfig, timeout: float | None = 30.0) -> ApiClient:

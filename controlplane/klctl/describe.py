@@ -155,8 +155,6 @@ def _events(w: _Writer, events: Sequence[core_pb2.Event], now: datetime) -> None
             interval = f"{age(event.last_timestamp, now)} (x{event.count} over {first})"
         source = event.source.component or event.reporting_component
         message = event.message.strip()
-        if event.involved_object.field_path:
-            message = f"{event.involved_object.field_path}: {message}"
         w.write(1, f"{event.type}\t{event.reason}\t{interval}\t{source}\t{message}\n")
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from controlplane import __version__
 from controlplane.api import codec
@@ -19,13 +20,24 @@ from controlplane.api.errors import ApiError, Reason
 from controlplane.api.kinds import UnknownKind
 from controlplane.client import ClientConfig, connect, load_client_config
 from controlplane.client.config import ClientConfigError
-from controlplane.klctl import verbs_read, verbs_write
+from controlplane.klctl import verbs_read, verbs_streams, verbs_write
 from controlplane.klctl.context import Context, UsageError, Verb
 from controlplane.klctl.manifests import ManifestError
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a mistake is one line, as every other klctl error."""
+    """argparse, but a mistake is one line, as every other klctl error; and for a verb that takes a
+    command (`set_defaults(takes_command=True)`: exec), everything after `--` is its `command`."""
+
+    def parse_known_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                         namespace: Any = None) -> tuple[Any, list[str]]:
+        if self.get_default("takes_command") and args is not None and "--" in args:
+            words = list(args)
+            cut = words.index("--")
+            parsed, extra = super().parse_known_args(words[:cut], namespace)
+            parsed.command = words[cut + 1:]
+            return parsed, extra
+        return super().parse_known_args(args, namespace)
 
     def error(self, message: str) -> NoReturn:
         print(f"error: {message} (see '{self.prog} --help')", file=sys.stderr)
@@ -42,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
     verbs_read.add_parsers(verbs)
     verbs_write.add_parsers(verbs)
+    verbs_streams.add_parsers(verbs)
     version = verbs.add_parser("version", help="client and server versions")
     version.set_defaults(run=_version)
     return parser

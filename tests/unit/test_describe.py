@@ -198,7 +198,7 @@ def test_describe_pod_shows_containers_probes_environment_mounts_and_events() ->
         "  ----     ------     ----              ----               -------\n"
         "  Normal   Scheduled  5m                default-scheduler  Successfully assigned default/web-1 to kl-worker1\n"
         "  Warning  Unhealthy  12s (x3 over 4m)  kubelet            "
-        "spec.containers{web}: Liveness probe failed: HTTP probe failed with statuscode: 500\n")
+        "Liveness probe failed: HTTP probe failed with statuscode: 500\n")
 
 
 SERVICE = """

@@ -1,0 +1,242 @@
+"""kubelab/demo: the web app of the tutorials, whose health is set by env vars. Runs as a script.
+
+Endpoints on $PORT (default 3000):
+  /         text page: version banner and the pod's hostname
+  /healthz  200 "ok" or 500, per HEALTHZ and UNHEALTHY_AFTER      (liveness, startup probes)
+  /readyz   200 "ready" or 503, per READYZ and READY_AFTER         (readiness probes)
+
+Env vars (times in seconds since the process started; a tag of the image presets some, see catalog.py):
+  VERSION          banner text, "kubelab demo v<VERSION>" (default 1)
+  BOOT_DELAY       wait this long before listening: probes see "connection refused" meanwhile
+  EXIT_AFTER       exit after this long with EXIT_CODE (default 1): a crashing app
+  HEALTHZ, READYZ  always (default) | never | flaky
+  READY_AFTER      /readyz fails before this
+  UNHEALTHY_AFTER  /healthz fails from this on
+  flaky rule       fails during the last FLAKY_DOWN (10) seconds of every FLAKY_PERIOD (30) seconds
+                   since start (so seconds 20-30, 50-60...); with FLAKY_EVERY=N > 0 it fails every
+                   N-th request of that endpoint instead (the N-th, 2N-th...).
+GET and HEAD are answered (405 for another method, 404 for another path); each answer of an endpoint is
+logged on stdout as `<client address> "<METHOD> <path?query>" <status>`.
+SIGTERM and SIGINT make it exit 0 at once, during the boot delay too. Only the standard library is used,
+with tinyhttp.py beside this file: the script runs with `python -I`, outside kubelab's packages, and
+starts like a compiled app would.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING, Literal
+
+if __package__ or TYPE_CHECKING:  # imported as agent.images.demo_app (tests), or read by mypy
+    from agent.images import tinyhttp
+else:  # a script under `python -I`: its directory is not on sys.path, and kubelab's packages are not used
+    sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+    sys.modules.setdefault("ssl", None)  # no TLS here: asyncio then goes without ssl (4.5 MB of RSS)
+    import tinyhttp
+
+import asyncio
+import signal
+import socket
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+Mode = Literal["always", "never", "flaky"]
+MODES: tuple[Mode, ...] = ("always", "never", "flaky")
+
+
+class SettingsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    port: int = 3000
+    version: str = "1"
+    boot_delay: float = 0.0
+    exit_after: float | None = None
+    exit_code: int = 1
+    healthz: Mode = "always"
+    readyz: Mode = "always"
+    ready_after: float = 0.0
+    unhealthy_after: float | None = None
+    flaky_period: float = 30.0
+    flaky_down: float = 10.0
+    flaky_every: int = 0
+
+    @property
+    def banner(self) -> str:
+        return f"kubelab demo {self.version if self.version.startswith('v') else 'v' + self.version}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        def number(name: str, default: float | None) -> float | None:
+            text = env.get(name, "").strip()
+            if not text:
+                return default
+            try:
+                value = float(text)
+            except ValueError:
+                raise SettingsError(f"{name}={text!r}: not a number of seconds") from None
+            if value < 0:
+                raise SettingsError(f"{name}={text!r}: must not be negative")
+            return value
+
+        def mode(name: str) -> Mode:
+            text = env.get(name, "always").strip().lower() or "always"
+            for candidate in MODES:
+                if text == candidate:
+                    return candidate
+            raise SettingsError(f"{name}={text!r}: must be one of always, never, flaky")
+
+        def integer(name: str, default: int) -> int:
+            text = env.get(name, "").strip()
+            try:
+                return int(text) if text else default
+            except ValueError:
+                raise SettingsError(f"{name}={text!r}: not an integer") from None
+
+        port = integer("PORT", 3000)
+        if not 1 <= port <= 65535:
+            raise SettingsError(f"PORT={port}: must be 1-65535")
+        return cls(
+            port=port,
+            version=env.get("VERSION", "1") or "1",
+            boot_delay=number("BOOT_DELAY", 0.0) or 0.0,
+            exit_after=number("EXIT_AFTER", None),
+            exit_code=integer("EXIT_CODE", 1),
+            healthz=mode("HEALTHZ"),
+            readyz=mode("READYZ"),
+            ready_after=number("READY_AFTER", 0.0) or 0.0,
+            unhealthy_after=number("UNHEALTHY_AFTER", None),
+            flaky_period=number("FLAKY_PERIOD", 30.0) or 30.0,
+            flaky_down=number("FLAKY_DOWN", 10.0) or 0.0,
+            flaky_every=integer("FLAKY_EVERY", 0),
+        )
+
+
+class Health:
+    """Whether /healthz and /readyz pass. Pure: the caller passes seconds since start."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._requests = {"healthz": 0, "readyz": 0}
+
+    def healthy(self, uptime: float) -> bool:
+        s = self.settings
+        if s.unhealthy_after is not None and uptime >= s.unhealthy_after:
+            return False
+        return self._mode_passes("healthz", s.healthz, uptime)
+
+    def ready(self, uptime: float) -> bool:
+        s = self.settings
+        if uptime < s.ready_after:
+            return False
+        return self._mode_passes("readyz", s.readyz, uptime)
+
+    def _mode_passes(self, endpoint: str, mode: Mode, uptime: float) -> bool:
+        self._requests[endpoint] += 1
+        if mode == "always":
+            return True
+        if mode == "never":
+            return False
+        s = self.settings
+        if s.flaky_every > 0:
+            return self._requests[endpoint] % s.flaky_every != 0
+        return uptime % s.flaky_period < s.flaky_period - s.flaky_down
+
+
+def make_app(settings: Settings, started: float) -> tinyhttp.Server:
+    health = Health(settings)
+    hostname = socket.gethostname()
+
+    def uptime() -> float:
+        return time.monotonic() - started
+
+    async def index(request: tinyhttp.Request) -> tinyhttp.Response:
+        text = (f"{settings.banner}\n"
+                f"hostname: {hostname}\n"
+                f"uptime: {uptime():.0f}s\n")
+        return tinyhttp.text(text)
+
+    async def healthz(request: tinyhttp.Request) -> tinyhttp.Response:
+        if health.healthy(uptime()):
+            return tinyhttp.text("ok\n")
+        return tinyhttp.text("unhealthy\n", 500)
+
+    async def readyz(request: tinyhttp.Request) -> tinyhttp.Response:
+        if health.ready(uptime()):
+            return tinyhttp.text("ready\n")
+        return tinyhttp.text("not ready\n", 503)
+
+    routes: dict[str, Callable[[tinyhttp.Request], Awaitable[tinyhttp.Response]]] = {
+        "/": index, "/healthz": healthz, "/readyz": readyz}
+
+    async def route(request: tinyhttp.Request) -> tinyhttp.Response:
+        """404 and 405 are not logged: only the endpoints' answers are."""
+        endpoint = routes.get(request.path)
+        if endpoint is None:
+            return tinyhttp.text("404: Not Found", 404)
+        if request.method not in ("GET", "HEAD"):
+            return tinyhttp.text("405: Method Not Allowed", 405, headers={"Allow": "GET,HEAD"})
+        response = await endpoint(request)
+        print(f'{request.remote} "{request.method} {request.path_qs}" {response.status}', flush=True)
+        return response
+
+    return tinyhttp.Server(route)
+
+
+async def serve(settings: Settings) -> int:
+    started = time.monotonic()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    print(f"{settings.banner} starting (pid {os.getpid()})", flush=True)
+
+    async def sleep_or_stop(seconds: float) -> bool:
+        """True when stopped before `seconds` passed."""
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=seconds)
+            return True
+        except TimeoutError:
+            return False
+
+    if settings.boot_delay > 0:
+        print(f"booting: listening in {settings.boot_delay:g}s", flush=True)
+        if await sleep_or_stop(settings.boot_delay):
+            print("stopping on signal while booting", flush=True)
+            return 0
+    app = make_app(settings, started)
+    await app.listen(None, settings.port)  # every address, IPv4 and IPv6
+    print(f"{settings.banner} listening on :{settings.port}", flush=True)
+    code = 0
+    try:
+        if settings.exit_after is not None:
+            remaining = settings.exit_after - (time.monotonic() - started)
+            if not await sleep_or_stop(max(0.0, remaining)):
+                print(f"exiting with code {settings.exit_code} after {settings.exit_after:g}s (EXIT_AFTER)",
+                      flush=True)
+                code = settings.exit_code
+            else:
+                print("stopping on signal", flush=True)
+        else:
+            await stop.wait()
+            print("stopping on signal", flush=True)
+    finally:
+        await app.close(grace=1)  # requests in progress may finish; idle keep-alive connections close
+    return code
+
+
+def main() -> int:
+    try:
+        settings = Settings.from_env(os.environ)
+    except SettingsError as error:
+        print(f"kubelab demo: {error}", file=sys.stderr, flush=True)
+        return 2
+    return asyncio.run(serve(settings))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""Which daemons run on which node, with which flags: a table, so later daemons are one row each.
+
+Stages: every daemon of a stage starts, then the lab waits for what that stage makes ready before
+the next one starts (the API server answering, then every Node being Ready).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import IntEnum
+from pathlib import Path
+
+from controlplane.lab.plan import API_PORT, CONTROL_PLANE_LABEL, CONTROL_PLANE_TAINT, MASTER, WORKER, LabPlan, NodePlan
+
+ALL_ROLES = frozenset({MASTER, WORKER})
+MASTER_ONLY = frozenset({MASTER})
+
+
+class Stage(IntEnum):
+    API = 0  # started first; the lab then waits until the API server answers
+    NODES = 1  # need the API; the lab then waits until every Node is Ready (if the agent runs)
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonSpec:
+    name: str  # the `kubelab` subcommand
+    roles: frozenset[str]  # the roles of the nodes it runs on
+    stage: Stage
+    args: Callable[[LabPlan, NodePlan, Path], tuple[str, ...]]  # (plan, node, node's state dir) -> flags
+
+
+def node_dir(state_dir: Path, node: NodePlan) -> Path:
+    return state_dir / node.name
+
+
+def log_path(state_dir: Path, node: NodePlan, daemon: str) -> Path:
+    return node_dir(state_dir, node) / f"{daemon}.log"
+
+
+def _apiserver(plan: LabPlan, node: NodePlan, directory: Path) -> tuple[str, ...]:
+    return ("--listen", f"{node.ip}:{API_PORT}", "--data-dir", str(directory / "apiserver"),
+            "--advertise-address", str(node.ip))
+
+
+def _agent(plan: LabPlan, node: NodePlan, directory: Path) -> tuple[str, ...]:
+    args: tuple[str, ...] = ("--server", plan.api_address, "--node-name", node.name, "--node-ip", str(node.ip),
+            "--pod-cidr", str(node.pod_cidr), "--state-dir", str(directory / "agent"),
+            "--netns-prefix", node.netns, "--bridge", node.pod_bridge, "--cgroup-parent", node.cgroup_parent)
+    if node.is_master:
+        args += ("--register-with-taints", CONTROL_PLANE_TAINT, "--node-labels", CONTROL_PLANE_LABEL)
+    return args
+
+
+DAEMONS: tuple[DaemonSpec, ...] = (
+    DaemonSpec("apiserver", MASTER_ONLY, Stage.API, _apiserver),
+    DaemonSpec("agent", ALL_ROLES, Stage.NODES, _agent),
+)
+DAEMON_NAMES = tuple(spec.name for spec in DAEMONS)
+NODE_AGENT = "agent"  # the daemon that makes Nodes Ready
+
+
+@dataclass(frozen=True, slots=True)
+class Launch:
+    node: NodePlan
+    daemon: str
+    stage: Stage
+    args: tuple[str, ...]  # after `kubelab DAEMON`
+    log: Path
+
+
+def launches(plan: LabPlan, state_dir: Path, selected: Iterable[str] = DAEMON_NAMES,
+             table: tuple[DaemonSpec, ...] = DAEMONS) -> list[Launch]:
+    """Every daemon to start, in order: by stage, then table order, then node order."""
+    chosen = set(selected)
+    result = [Launch(node, spec.name, spec.stage, spec.args(plan, node, node_dir(state_dir, node)),
+                     log_path(state_dir, node, spec.name))
+              for spec in table if spec.name in chosen
+              for node in plan.nodes if node.role in spec.roles]
+    return sorted(result, key=lambda launch: launch.stage)  # stable: table and node order stay
