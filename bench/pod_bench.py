@@ -111,17 +111,16 @@ async def measure(lab: Lab, count: int, timeout: float) -> dict[str, object]:
 
 
 def monitor_rss(lab: Lab) -> dict[str, float]:
-    """The per-container monitors: processes whose command line names agent.runtime.monitor."""
+    """The per-container monitors: `python -I -S -c <boot> dir=... maxlog=...` under the lab's state dir."""
     sizes = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             command = (entry / "cmdline").read_bytes()
-            environ = (entry / "environ").read_bytes()
         except OSError:
             continue
-        if b"agent.runtime.monitor" in command and lab.prefix.encode() in environ + command:
+        if b"maxlog=" in command and str(lab.state_dir).encode() in command:
             sizes.append(_rss_bytes(int(entry.name)))
     if not sizes:
         return {}
