@@ -18,6 +18,8 @@ commands:
   status      the lab's nodes, daemons and Node readiness
   down        stop and remove everything the lab made, even after a crash
   agent       the node agent: registers its Node and runs the pods bound to it
+  controller-manager
+              the control plane's reconcile loops (Deployments, ReplicaSets, nodes, ...)
 
 Run `kubelab COMMAND --help` for a command's flags."""
 
@@ -52,6 +54,7 @@ def _lab(command: str) -> Callable[[list[str]], int]:
 
 
 COMMANDS = {"apiserver": _daemon("apiserver", "controlplane.apiserver"), "agent": _daemon("agent", "agent"),
+            "controller-manager": _daemon("controller-manager", "controlplane.controllermanager"),
             "up": _lab("up"), "status": _lab("status"), "down": _lab("down")}
 
 

@@ -1,0 +1,1 @@
+"""`kubelab controller-manager`: every controller of the control plane in one daemon."""

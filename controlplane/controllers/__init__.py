@@ -1,0 +1,1 @@
+"""The controllers of `kubelab controller-manager`, one module each, over shared watch caches."""
