@@ -53,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--request-timeout", type=float, default=30.0, help="seconds to wait for an answer")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
     verbs_read.add_parsers(verbs)
-    verbs_write.add_parsers(verbs)
+    create_kinds = verbs_write.add_parsers(verbs)  # noqa: F841 - other verb modules add `create` kinds to it
     verbs_streams.add_parsers(verbs)
     version = verbs.add_parser("version", help="client and server versions")
     version.set_defaults(run=_version)

@@ -35,7 +35,9 @@ def _add_dry_run(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", choices=["yaml", "json", "name"], help="print the object(s)")
 
 
-def add_parsers(verbs: Any) -> None:
+def add_parsers(verbs: Any) -> Any:
+    """Add apply, create, delete, label, annotate; returns `create`'s kinds, to which other verb
+    modules add theirs (`create deployment`, `create service`)."""
     apply = verbs.add_parser("apply", help="create or update objects from manifests")
     _add_file_flags(apply, required=True)
     _add_dry_run(apply)
@@ -84,6 +86,7 @@ def add_parsers(verbs: Any) -> None:
         parser.add_argument("-l", "--selector", default="", help="act on what this label selector matches")
         parser.add_argument("--all", action="store_true", help="act on every object of the type")
         parser.set_defaults(run=label_verb, field=noun)
+    return what
 
 
 # ------------------------------------------------------------------------------------------ apply
