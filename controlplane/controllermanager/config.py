@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from controlplane.daemon import ConfigError, add_flag
+from controlplane.lbpool import AddressPool, PoolError, parse_pool
 
 DAEMON = "CONTROLLER_MANAGER"
 
@@ -18,6 +19,8 @@ class ControllerManagerConfig:
     controllers: tuple[str, ...] = ("*",)
     # Concurrent reconcilers per controller.
     workers: int = 5
+    # Addresses for type: LoadBalancer services (controllers/loadbalancer.py); empty: none are given.
+    lb_pool: AddressPool = field(default_factory=AddressPool)
     log_level: str = "info"
     log_format: str = "auto"
 
@@ -36,6 +39,7 @@ def parser() -> argparse.ArgumentParser:
     flag("--server", d.server, "API server HOST:PORT")
     flag("--controllers", ",".join(d.controllers), "controllers to run, comma-separated ('*' = all)")
     flag("--workers", d.workers, "concurrent reconcilers per controller", type=int)
+    flag("--lb-pool", "", "addresses for LoadBalancer services, e.g. 10.240.0.200-10.240.0.250 (or a CIDR)")
     flag("--log-level", d.log_level, "log level", choices=["debug", "info", "warning", "error"])
     flag("--log-format", d.log_format, "log format", choices=["auto", "json", "console"])
     return p
@@ -51,5 +55,9 @@ def from_args(argv: list[str]) -> ControllerManagerConfig:
         raise ConfigError(f"--controllers: unknown controller {unknown[0]!r} (known: {', '.join(sorted(CONTROLLERS))})")
     if args.workers < 1:
         raise ConfigError("--workers must be at least 1")
+    try:
+        lb_pool = parse_pool(args.lb_pool)
+    except PoolError as error:
+        raise ConfigError(f"--lb-pool {error}") from None
     return ControllerManagerConfig(server=args.server, controllers=names or ("*",), workers=args.workers,
-                                   log_level=args.log_level, log_format=args.log_format)
+                                   lb_pool=lb_pool, log_level=args.log_level, log_format=args.log_format)

@@ -6,5 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from controlplane.controllers.base import Controller, ControllerContext
+from controlplane.controllers.loadbalancer import LoadBalancerController
 
-CONTROLLERS: dict[str, Callable[[ControllerContext], Controller]] = {}
+CONTROLLERS: dict[str, Callable[[ControllerContext], Controller]] = {
+    "loadbalancer": LoadBalancerController,
+}

@@ -52,9 +52,31 @@ def _agent(plan: LabPlan, node: NodePlan, directory: Path) -> tuple[str, ...]:
     return args
 
 
+def lb_pool(plan: LabPlan) -> str:
+    """Load balancer addresses from the lab's own subnet, so the host reaches them: .200-.250 of a
+    /24 (the same share of a larger subnet); none when the subnet is too small to spare them."""
+    size = plan.subnet.num_addresses
+    first, last = size * 200 // 256, size * 250 // 256
+    if first <= int(plan.nodes[-1].ip) - int(plan.subnet.network_address) or last >= size - 1:
+        return ""
+    return f"{plan.subnet.network_address + first}-{plan.subnet.network_address + last}"
+
+
+def _controller_manager(plan: LabPlan, node: NodePlan, directory: Path) -> tuple[str, ...]:
+    return ("--server", plan.api_address, "--lb-pool", lb_pool(plan))
+
+
+def _proxy(plan: LabPlan, node: NodePlan, directory: Path) -> tuple[str, ...]:
+    # The mode comes from `kubelab up --proxy-mode` (passed as KUBELAB_PROXY_MODE, see up.py).
+    return ("--server", plan.api_address, "--node-name", node.name, "--node-ip", str(node.ip),
+            "--lb-pool", lb_pool(plan), "--interface", f"{plan.prefix}-svc0")
+
+
 DAEMONS: tuple[DaemonSpec, ...] = (
     DaemonSpec("apiserver", MASTER_ONLY, Stage.API, _apiserver),
     DaemonSpec("agent", ALL_ROLES, Stage.NODES, _agent),
+    DaemonSpec("controller-manager", MASTER_ONLY, Stage.NODES, _controller_manager),
+    DaemonSpec("proxy", ALL_ROLES, Stage.NODES, _proxy),
 )
 DAEMON_NAMES = tuple(spec.name for spec in DAEMONS)
 NODE_AGENT = "agent"  # the daemon that makes Nodes Ready

@@ -11,7 +11,7 @@ STATE = Path("/var/lib/kubelab/kl")
 
 
 def test_the_api_server_runs_on_the_master_and_an_agent_on_every_node_after_it() -> None:
-    todo = launches(plan_lab(), STATE)
+    todo = launches(plan_lab(), STATE, ["apiserver", "agent"])
     assert [(launch.daemon, launch.node.name, launch.stage) for launch in todo] == [
         ("apiserver", "master", Stage.API),
         ("agent", "master", Stage.NODES),
@@ -20,6 +20,28 @@ def test_the_api_server_runs_on_the_master_and_an_agent_on_every_node_after_it()
     ]
     assert [launch.log for launch in todo] == [STATE / "master/apiserver.log", STATE / "master/agent.log",
                                                STATE / "worker1/agent.log", STATE / "worker2/agent.log"]
+
+
+def test_a_proxy_runs_on_every_node_and_the_controller_manager_on_the_master() -> None:
+    todo = launches(plan_lab(), STATE, ["controller-manager", "proxy"])
+    assert [(launch.daemon, launch.node.name, launch.stage) for launch in todo] == [
+        ("controller-manager", "master", Stage.NODES),
+        ("proxy", "master", Stage.NODES),
+        ("proxy", "worker1", Stage.NODES),
+        ("proxy", "worker2", Stage.NODES),
+    ]
+
+
+def test_proxy_flags_name_the_node_its_service_interface_and_the_labs_lb_pool() -> None:
+    import ipaddress
+
+    plan = plan_lab("klt0a1b2c", ipaddress.IPv4Network("10.243.7.0/24"), 1)
+    proxies = {launch.node.name: launch.args for launch in launches(plan, Path("/tmp/s"), ["proxy"])}
+    assert proxies["worker1"] == ("--server", "10.243.7.10:6443", "--node-name", "worker1", "--node-ip",
+                                  "10.243.7.11", "--lb-pool", "10.243.7.200-10.243.7.250",
+                                  "--interface", "klt0a1b2c-svc0")
+    manager = launches(plan, Path("/tmp/s"), ["controller-manager"])[0]
+    assert manager.args == ("--server", "10.243.7.10:6443", "--lb-pool", "10.243.7.200-10.243.7.250")
 
 
 def test_apiserver_flags_use_the_labs_addresses() -> None:

@@ -1,0 +1,194 @@
+"""Story S3 through the proxy, on a lab per proxy mode (userspace, nftables): ClusterIP balancing,
+NodePort on every node, external IPs, ClientIP affinity, several and named ports, UDP, endpoints
+leaving. Requests come from the host, from the nodes and from inside pods (`klctl exec`).
+
+Until the endpoints controller lands, the services have no selector and the test writes their
+EndpointSlices, pointing at pods bound with `nodeName` (a real scenario: S3.5).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.lab import Lab, LabFactory
+from tests.support.servicelab import (
+    answers_from_node,
+    answers_from_pod,
+    busybox_pod,
+    cluster_ip,
+    demo_pod,
+    endpoint,
+    endpoint_slice,
+    hostname_of,
+    http_get,
+    node_port,
+    try_get,
+    udp_ask,
+    udp_echo_pod,
+    wait_ready,
+    wait_running,
+)
+from tests.support.wait import eventually_sync
+
+pytestmark = [pytest.mark.root, pytest.mark.slow]
+
+PODS = {"web-a": "worker1", "web-b": "worker2", "web-c": "worker2"}
+HTTP = [{"name": "http", "port": 3000, "protocol": "TCP"}]
+
+
+@pytest.fixture(scope="module", params=["userspace", "nftables"])
+def cluster(request: pytest.FixtureRequest, module_labs: LabFactory) -> Iterator[Lab]:
+    lab = module_labs(workers=2, env={"KUBELAB_LAB_PROXY_MODE": request.param})
+    manifests = [demo_pod(name, node) for name, node in PODS.items()]
+    manifests += [busybox_pod("client", "worker1"), udp_echo_pod("echo", "worker2", 5353)]
+    lab.klctl_ok("apply", "-f", lab.write("pods.yaml", "---\n".join(manifests)))
+    wait_ready(lab, PODS)
+    wait_running(lab, ["client", "echo"])
+    yield lab
+
+
+def apply(lab: Lab, name: str, *documents: str) -> None:
+    lab.klctl_ok("apply", "-f", lab.write(f"{name}.yaml", "\n---\n".join(documents)))
+
+
+def service(name: str, ports: str = "[{name: http, port: 80, targetPort: 3000}]", extra: str = "") -> str:
+    return f"""\
+apiVersion: v1
+kind: Service
+metadata: {{name: {name}}}
+spec:
+  ports: {ports}
+{extra}"""
+
+
+def expose(lab: Lab, name: str, pods: list[str], *, ports: str = "[{name: http, port: 80, targetPort: 3000}]",
+           extra: str = "") -> None:
+    apply(lab, name, service(name, ports, extra),
+          endpoint_slice(f"{name}-1", name, [endpoint(lab, pod) for pod in pods], HTTP))
+
+
+def test_a_cluster_ip_balances_over_every_endpoint_from_a_pod_and_from_a_node(cluster: Lab) -> None:
+    expose(cluster, "web", list(PODS))
+    address = cluster_ip(cluster, "web")
+
+    def every_pod_answers_the_pod() -> Counter[str]:
+        seen = answers_from_pod(cluster, "client", f"http://{address}/", 30)
+        return seen if set(seen) == set(PODS) else Counter()
+
+    eventually_sync(every_pod_answers_the_pod, timeout=30, what="every endpoint to answer a pod", interval=0.5)
+    from_node = answers_from_node(cluster, "master", f"http://{address}/", 30)
+    assert set(from_node) == set(PODS), f"from the master: {from_node}"
+
+
+def test_a_node_port_answers_on_every_nodes_ip_from_the_host(cluster: Lab) -> None:
+    expose(cluster, "web-np", ["web-a", "web-b"], extra="  type: NodePort\n")
+    port = node_port(cluster, "web-np")
+    assert 30000 <= port <= 32767
+    for node, ip in cluster.node_ips.items():
+        body = eventually_sync(lambda ip=ip: try_get(f"http://{ip}:{port}/"), timeout=30,
+                               what=f"node port {port} on {node}")
+        assert hostname_of(body) in ("web-a", "web-b")
+
+
+def test_external_ips_are_served_on_a_nodes_address_and_on_a_routed_address(cluster: Lab) -> None:
+    worker1 = cluster.node_ips["worker1"]
+    expose(cluster, "web-ext", ["web-b"], ports="[{name: http, port: 8081, targetPort: 3000}]",
+           extra=f"  externalIPs: [{worker1}, 192.0.2.10]\n")
+    body = eventually_sync(lambda: try_get(f"http://{worker1}:8081/"), timeout=30, what="the external IP from the host")
+    assert hostname_of(body) == "web-b"
+    seen = eventually_sync(lambda: answers_from_pod(cluster, "client", "http://192.0.2.10:8081/", 3).get("web-b"),
+                           timeout=30, what="an external IP from a pod", interval=0.5)
+    assert seen == 3
+
+
+def test_client_ip_affinity_sends_one_client_to_one_pod(cluster: Lab) -> None:
+    expose(cluster, "sticky", list(PODS), extra="  sessionAffinity: ClientIP\n"
+           "  sessionAffinityConfig: {clientIP: {timeoutSeconds: 600}}\n")
+    address = cluster_ip(cluster, "sticky")
+    eventually_sync(lambda: try_in_pod(cluster, address), timeout=30, what="the sticky service", interval=0.5)
+    seen = answers_from_pod(cluster, "client", f"http://{address}/", 20)
+    assert len(seen) == 1 and "FAILED" not in seen, seen
+    assert len(answers_from_node(cluster, "worker2", f"http://{address}/", 10)) == 1
+
+
+def try_in_pod(lab: Lab, address: str) -> bool:
+    return "FAILED" not in answers_from_pod(lab, "client", f"http://{address}/", 1)
+
+
+def test_several_ports_reach_their_endpoints_by_port_name(cluster: Lab) -> None:
+    apply(cluster, "multi", service("multi", "[{name: http, port: 80, targetPort: 3000}, "
+                                              "{name: admin, port: 8080, targetPort: admin}, "
+                                              "{name: missing, port: 9090, targetPort: 9999}]"),
+          endpoint_slice("multi-1", "multi", [endpoint(cluster, "web-a")],
+                         [{"name": "http", "port": 3000, "protocol": "TCP"},
+                          {"name": "admin", "port": 3000, "protocol": "TCP"}]))
+    address = cluster_ip(cluster, "multi")
+    for port in (80, 8080):
+        seen = eventually_sync(lambda port=port: answers_from_pod(cluster, "client", f"http://{address}:{port}/",
+                                                                  2).get("web-a"),
+                               timeout=30, what=f"port {port} of multi", interval=0.5)
+        assert seen == 2
+    # A port whose name no slice port carries has no endpoints: refused at once.
+    refused = cluster.klctl("exec", "client", "--", "timeout", "5", "wget", "-qO-", f"http://{address}:9090/")
+    assert refused.returncode != 0 and "refused" in refused.stderr + refused.stdout
+
+
+def test_udp_reaches_its_endpoint_through_a_cluster_ip_and_a_node_port(cluster: Lab) -> None:
+    apply(cluster, "echo", service("echo", "[{name: dns, port: 53, targetPort: 5353, protocol: UDP}]",
+                                   "  type: NodePort\n"),
+          endpoint_slice("echo-1", "echo", [endpoint(cluster, "echo")],
+                         [{"name": "dns", "port": 5353, "protocol": "UDP"}]))
+    address = cluster_ip(cluster, "echo")
+    probe = ("import socket,sys; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(2); "
+             "s.sendto(b'ping',(sys.argv[1],53)); print(s.recv(100).decode())")
+
+    def from_pod() -> str | None:
+        result = cluster.klctl("exec", "client", "--", "python3", "-c", probe, address)
+        return result.stdout.strip() if result.returncode == 0 else None
+
+    answer = eventually_sync(from_pod, timeout=30, what="a UDP answer through the cluster IP", interval=0.5)
+    assert answer.startswith("echo ") and answer.endswith(" ping")
+    port = node_port(cluster, "echo")
+    reply = eventually_sync(lambda: udp_ask((cluster.node_ips["worker1"], port), b"hello"), timeout=30,
+                            what="a UDP answer through the node port")
+    assert reply.startswith(b"echo ") and reply.endswith(b" hello")
+
+
+def test_an_endpoint_that_leaves_gets_no_more_traffic_and_no_request_fails(cluster: Lab) -> None:
+    expose(cluster, "shrink", ["web-a", "web-b"], extra="  type: NodePort\n")
+    url = f"http://{cluster.node_ips['master']}:{node_port(cluster, 'shrink')}/"
+    eventually_sync(lambda: try_get(url), timeout=30, what="the shrink service")
+    results: list[tuple[float, str]] = []
+    stop = threading.Event()
+
+    def hammer() -> None:  # a client that retries nothing
+        while not stop.is_set():
+            started = time.monotonic()
+            try:
+                results.append((started, hostname_of(http_get(url, timeout=5))))
+            except OSError as error:
+                results.append((started, f"FAILED {error}"))
+
+    worker = threading.Thread(target=hammer)
+    worker.start()
+    try:
+        time.sleep(1)
+        apply(cluster, "shrink-slice", endpoint_slice("shrink-1", "shrink",
+                                                      [endpoint(cluster, "web-a"),
+                                                       endpoint(cluster, "web-b", ready=False)], HTTP))
+        stored = time.monotonic()  # klctl has returned: the change is in the API server
+        time.sleep(3)
+    finally:
+        stop.set()
+        worker.join()
+    failures = [answer for _, answer in results if answer.startswith("FAILED")]
+    assert not failures, failures[:3]
+    assert "web-b" in {answer for at, answer in results if at < stored - 0.5}
+    # The proxies apply a change within milliseconds of hearing of it; a second is generous.
+    late = Counter(answer for at, answer in results if at > stored + 1)
+    assert late and "web-b" not in late, late
