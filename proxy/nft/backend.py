@@ -1,7 +1,8 @@
 """`--mode nftables`: service traffic DNATed by the kernel, table `ip kubelab` (ruleset.py).
 
-Each sync regenerates the fragments of the service ports that changed, and sends `nft -f` a single
-transaction with only the difference from what the table holds (diff.py). If that transaction fails
+Each sync regenerates the fragments of the service ports that changed, and applies a single `nft -f`
+transaction with only the difference from what the table holds (diff.py), through libnftables in
+this process (libnftables.py). If that transaction fails
 (the table was changed behind our back, say), the whole table is rewritten in one transaction. The
 table is replaced at start (a killed proxy's stale table goes) and deleted at stop.
 
@@ -25,15 +26,12 @@ from proxy.net.command import CommandError, run
 from proxy.net.sysctl import bridged_traffic_is_filtered
 from proxy.nft import diff
 from proxy.nft.conntrack import stale_udp_entries
+from proxy.nft.libnftables import Nftables, NftError
 from proxy.nft.ruleset import Desired, Fragment, NodeContext, fragment, merge
 from proxy.routing import Route
 from proxy.state import RouteChanges
 
 log = structlog.get_logger("proxy.nftables")
-
-
-async def nft(commands: list[str]) -> None:
-    await run(("nft", "-f", "-"), stdin=diff.script(commands))
 
 
 class NftablesBackend:
@@ -46,14 +44,20 @@ class NftablesBackend:
         self._bridge_filtered = True
         self._conntrack = True
         self._conflicts: set[str] = set()
+        self._nft: Nftables | None = None
+
+    async def nft(self, commands: list[str]) -> None:
+        assert self._nft is not None, "start() first"
+        await self._nft.run(diff.script(commands))
 
     async def start(self) -> None:
+        self._nft = Nftables()
         self._bridge_filtered = await asyncio.to_thread(bridged_traffic_is_filtered)
         if not self._bridge_filtered:
             log.info("nftables.hairpin_masquerade",
                      reason="net.bridge.bridge-nf-call-iptables is off here: same-node pod-to-service "
                             "connections are masqueraded")
-        await nft(diff.full_load(self.context, Desired()))
+        await self.nft(diff.full_load(self.context, Desired()))
         self.applied = Desired()
         try:
             await run(("conntrack", "--version"))
@@ -67,7 +71,11 @@ class NftablesBackend:
         return False  # a failed transaction raises, and the sync loop retries
 
     async def stop(self) -> None:
-        await nft(diff.removal())
+        try:
+            await self.nft(diff.removal())
+        finally:
+            if self._nft is not None:
+                self._nft.close()
 
     async def apply(self, changes: RouteChanges, routes: Mapping[ServicePortName, Route], view: NodeView) -> None:
         context = NodeContext(node_ip=self.config.node_ip, cluster_cidr=str(self.config.cluster_cidr),
@@ -95,15 +103,15 @@ class NftablesBackend:
             commands = diff.transaction(self.applied, desired)
             if commands:
                 try:
-                    await nft(commands)
-                except CommandError as error:
+                    await self.nft(commands)
+                except NftError as error:
                     log.warning("nftables.transaction_failed", error=str(error), action="rewriting the table")
                     await self._full(desired)
         self.applied = desired
         await self._clear_stale_udp(old_routes, changes)
 
     async def _full(self, desired: Desired) -> None:
-        await nft(diff.full_load(self.context, desired))
+        await self.nft(diff.full_load(self.context, desired))
         self.applied = desired
 
     async def _clear_stale_udp(self, old: Mapping[ServicePortName, Route | None], changes: RouteChanges) -> None:

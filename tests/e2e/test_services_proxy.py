@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -31,7 +32,6 @@ from tests.support.servicelab import (
     http_get,
     node_port,
     try_get,
-    udp_ask,
     udp_echo_pod,
     wait_ready,
     wait_running,
@@ -48,10 +48,11 @@ HTTP = [{"name": "http", "port": 3000, "protocol": "TCP"}]
 def cluster(request: pytest.FixtureRequest, module_labs: LabFactory) -> Iterator[Lab]:
     lab = module_labs(workers=2, env={"KUBELAB_LAB_PROXY_MODE": request.param})
     manifests = [demo_pod(name, node) for name, node in PODS.items()]
-    manifests += [busybox_pod("client", "worker1"), udp_echo_pod("echo", "worker2", 5353)]
+    manifests += [busybox_pod("client", "worker1"), udp_echo_pod("echo", "worker2", 5353),
+                  udp_echo_pod("echo2", "worker1", 5353)]
     lab.klctl_ok("apply", "-f", lab.write("pods.yaml", "---\n".join(manifests)))
     wait_ready(lab, PODS)
-    wait_running(lab, ["client", "echo"])
+    wait_running(lab, ["client", "echo", "echo2"])
     yield lab
 
 
@@ -157,9 +158,26 @@ def test_udp_reaches_its_endpoint_through_a_cluster_ip_and_a_node_port(cluster: 
     answer = eventually_sync(from_pod, timeout=30, what="a UDP answer through the cluster IP", interval=0.5)
     assert answer.startswith("echo ") and answer.endswith(" ping")
     port = node_port(cluster, "echo")
-    reply = eventually_sync(lambda: udp_ask((cluster.node_ips["worker1"], port), b"hello"), timeout=30,
-                            what="a UDP answer through the node port")
-    assert reply.startswith(b"echo ") and reply.endswith(b" hello")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as flow:  # one client address: one flow
+        flow.settimeout(0.5)
+        target = (cluster.node_ips["worker1"], port)
+
+        def answer(payload: bytes) -> bytes | None:
+            flow.sendto(payload, target)
+            try:
+                return flow.recv(1000)
+            except TimeoutError:
+                return None
+
+        reply = eventually_sync(lambda: answer(b"hello"), timeout=30, what="a UDP answer through the node port")
+        assert reply.startswith(b"echo ") and reply.endswith(b" hello")
+        # The endpoint goes; the same client's next datagrams must reach the new one (conntrack
+        # entries of the old endpoint are cleared in nftables mode, the flow ended in userspace).
+        apply(cluster, "echo-slice", endpoint_slice("echo-1", "echo", [endpoint(cluster, "echo2")],
+                                                    [{"name": "dns", "port": 5353, "protocol": "UDP"}]))
+        moved = eventually_sync(lambda: (r := answer(b"again")) is not None and r.startswith(b"echo2 ") and r,
+                                timeout=15, what="the flow to reach the new endpoint", interval=0.2)
+        assert moved.endswith(b" again")
 
 
 def test_an_endpoint_that_leaves_gets_no_more_traffic_and_no_request_fails(cluster: Lab) -> None:

@@ -182,3 +182,23 @@ def test_a_service_without_endpoints_is_refused_at_once_and_affinity_sets_load(t
     sticky = desired([ONE, TWO], CONTEXT, affinity_seconds=30)
     topology.nft(diff.transaction(desired([], CONTEXT), sticky))
     assert len({topology.ask("node", CLUSTER_IP, 80).split()[0] for _ in range(8)}) == 1
+
+
+LIBNFTABLES = """
+import sys
+from proxy.nft.libnftables import Nftables, NftError
+nft = Nftables()
+nft.run_blocking("add table ip kltcheck\\nadd chain ip kltcheck c\\n")
+try:
+    nft.run_blocking("add rule ip kltcheck nosuch counter\\n")
+except NftError as error:
+    print("refused:", str(error).splitlines()[0])
+nft.run_blocking("delete table ip kltcheck\\n")
+nft.close()
+"""
+
+
+def test_libnftables_applies_scripts_in_the_process_and_reports_nfts_own_errors(topology: Topology) -> None:
+    out = sh("ip", "netns", "exec", topology.ns("node"), sys.executable, "-c", LIBNFTABLES)
+    assert out.strip() == "refused: Error: Could not process rule: No such file or directory"
+    assert "kltcheck" not in topology.table()
