@@ -137,8 +137,8 @@ class Proxy:
                 group.create_task(self.lease_informer.run(), name="lease-informer")
                 await self.informers.wait_synced()
                 await self.lease_informer.wait_synced()
+                started = True  # from here on, stop() undoes whatever start() managed to do
                 await self.backend.start()
-                started = True
                 await self.announcer.start()
                 await self._record_start()
                 log.info("proxy.serving", node=self.config.node_name, mode=self.config.mode,

@@ -71,11 +71,12 @@ class NftablesBackend:
         return False  # a failed transaction raises, and the sync loop retries
 
     async def stop(self) -> None:
+        if self._nft is None:
+            return
         try:
             await self.nft(diff.removal())
         finally:
-            if self._nft is not None:
-                self._nft.close()
+            self._nft.close()
 
     async def apply(self, changes: RouteChanges, routes: Mapping[ServicePortName, Route], view: NodeView) -> None:
         context = NodeContext(node_ip=self.config.node_ip, cluster_cidr=str(self.config.cluster_cidr),

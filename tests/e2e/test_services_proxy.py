@@ -85,8 +85,11 @@ def test_a_cluster_ip_balances_over_every_endpoint_from_a_pod_and_from_a_node(cl
         return seen if set(seen) == set(PODS) else Counter()
 
     eventually_sync(every_pod_answers_the_pod, timeout=30, what="every endpoint to answer a pod", interval=0.5)
-    from_node = answers_from_node(cluster, "master", f"http://{address}/", 30)
-    assert set(from_node) == set(PODS), f"from the master: {from_node}"
+
+    def every_pod_answers_the_node() -> bool:
+        return set(answers_from_node(cluster, "master", f"http://{address}/", 30)) == set(PODS)
+
+    eventually_sync(every_pod_answers_the_node, timeout=30, what="every endpoint to answer the master", interval=0.5)
 
 
 def test_a_node_port_answers_on_every_nodes_ip_from_the_host(cluster: Lab) -> None:
