@@ -92,6 +92,21 @@ def test_a_cluster_ip_balances_over_every_endpoint_from_a_pod_and_from_a_node(cl
     eventually_sync(every_pod_answers_the_node, timeout=30, what="every endpoint to answer the master", interval=0.5)
 
 
+def test_a_pod_reaches_itself_through_its_own_service(cluster: Lab) -> None:
+    """Hairpin: the connection is DNATed back to the pod it came from (and masqueraded, so the reply
+    returns through the node)."""
+    expose(cluster, "self", ["web-a"])
+    address = cluster_ip(cluster, "self")
+
+    def answered() -> str:
+        result = cluster.klctl("exec", "web-a", "--", "busybox", "timeout", "5", "busybox", "wget", "-qO-",
+                               f"http://{address}/")
+        return hostname_of(result.stdout) if result.returncode == 0 else ""
+
+    assert eventually_sync(answered, timeout=30, what="web-a to reach itself through its service",
+                           interval=0.5) == "web-a"
+
+
 def test_a_node_port_answers_on_every_nodes_ip_from_the_host(cluster: Lab) -> None:
     expose(cluster, "web-np", ["web-a", "web-b"], extra="  type: NodePort\n")
     port = node_port(cluster, "web-np")
