@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import Any
 
 import structlog
 
@@ -23,6 +22,7 @@ from controlplane.api.v1 import coordination_pb2, core_pb2, discovery_pb2
 from controlplane.client import ApiClient, ClientConfig, connect
 from controlplane.client.events import EventRecorder
 from controlplane.client.informer import Informer, InformerSet, object_key
+from controlplane.daemon import ConfigError
 from proxy.announce import LEASE_LABEL, LEASE_NAMESPACE, Announced, LeaseTracker, candidates, node_of_lease, owned
 from proxy.announcer import Announcer
 from proxy.backend import Backend, NodeView
@@ -30,7 +30,7 @@ from proxy.config import ProxyConfig
 from proxy.health import Latencies, ProxyHealth
 from proxy.httpserver import HealthServer, ServiceHealthServers
 from proxy.lease import keep_lease
-from proxy.model import slice_service_key
+from proxy.model import ServicePortName, slice_service_key
 from proxy.nft.backend import NftablesBackend
 from proxy.routing import Route
 from proxy.state import Changes, ProxyState
@@ -70,7 +70,7 @@ class Proxy:
         self.nodes = self.informers(NODE)
         self.lease_informer = Informer(client, LEASE, namespace=LEASE_NAMESPACE,
                                        label_selector=f"{LEASE_LABEL[0]}={LEASE_LABEL[1]}")
-        self._pending: dict[Any, Route | None] = {}  # route changes not yet applied
+        self._pending: dict[ServicePortName, Route | None] = {}  # route changes not yet applied
         self._retry: asyncio.TimerHandle | None = None
         self._retry_due = False
         self._view = NodeView()
@@ -82,7 +82,9 @@ class Proxy:
         self.wake.set()
 
     def _service_changed(self, old: core_pb2.Service | None, new: core_pb2.Service | None) -> None:
-        self.changes.mark(object_key(new or old))  # type: ignore[arg-type]
+        current = new or old
+        assert current is not None
+        self.changes.mark(object_key(current))
         self._dirty()
 
     def _slice_changed(self, old: discovery_pb2.EndpointSlice | None, new: discovery_pb2.EndpointSlice | None) -> None:
@@ -130,7 +132,11 @@ class Proxy:
         self.nodes.add_handler(self._node_changed)
         self.lease_informer.add_handler(self._lease_changed)
         started = False
-        await self.http.start()
+        try:
+            await self.http.start()
+        except OSError as error:
+            raise ConfigError(f"--healthz-port {self.config.healthz_port}: cannot listen on "
+                              f"{self.config.healthz_address}:{self.config.healthz_port} ({error.strerror})") from None
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self.informers.run(), name="informers")
