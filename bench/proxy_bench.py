@@ -242,10 +242,12 @@ def main() -> None:
     args = parser.parse_args()
     base = ROOT / ".kubelab" / "bench"
     base.mkdir(parents=True, exist_ok=True)
-    results: dict[str, Any] = {"cpus": os.cpu_count()}
+    # The machine may be shared: its load is part of what the figures mean.
+    results: dict[str, Any] = {"cpus": os.cpu_count(), "load_average_before": os.getloadavg()[0]}
     with tempfile.TemporaryDirectory(dir=base) as scratch, lab_session(Path(scratch)) as start:
         for mode in ("userspace", "nftables"):
             results[mode] = run_mode(start, mode, args.changes)
+    results["load_average_after"] = os.getloadavg()[0]
     nft, user = results["nftables"], results["userspace"]
     nft_ratio = round(nft["proxy"]["throughput_gbit_s"] / nft["direct"]["throughput_gbit_s"], 2)
     user_ratio = round(user["proxy"]["throughput_gbit_s"] / user["haproxy"]["throughput_gbit_s"], 2)
