@@ -244,8 +244,8 @@ def main() -> None:
     base.mkdir(parents=True, exist_ok=True)
     # The machine may be shared: its load is part of what the figures mean.
     results: dict[str, Any] = {"cpus": os.cpu_count(), "load_average_before": os.getloadavg()[0]}
-    with tempfile.TemporaryDirectory(dir=base) as scratch, lab_session(Path(scratch)) as start:
-        for mode in ("userspace", "nftables"):
+    for mode in ("userspace", "nftables"):  # one lab at a time: the idle one would take CPU from the other
+        with tempfile.TemporaryDirectory(dir=base) as scratch, lab_session(Path(scratch)) as start:
             results[mode] = run_mode(start, mode, args.changes)
     results["load_average_after"] = os.getloadavg()[0]
     nft, user = results["nftables"], results["userspace"]
