@@ -8,12 +8,12 @@ to two pods on worker1, side by side:
 - haproxy: through HAProxy (Debian's package, `mode tcp`, its default threads), started by this
   bench in the same node namespace and configured for the same pods.
 
-Bulk throughput is one iperf3 TCP stream for 4 s (the pod runs `iperf3 -s`); request latency and
-rate come from wrk (1 thread, 16 keep-alive connections, 4 s) against a pod that answers HTTP at C
-speed (HAProxy's `http-request return` as a static responder, so the backend is not what is
-measured). Both load generators are C programs. The three paths are measured in turn, three rounds,
-and each figure is the median of its rounds (the machine is shared; interleaving spreads the noise
-evenly over the paths).
+Bulk throughput is one iperf3 TCP stream for 3 s (the pod runs `iperf3 -s`), five rounds; request
+latency and rate come from wrk (1 thread, 16 keep-alive connections, 4 s), three rounds, against a
+pod that answers HTTP at C speed (HAProxy's `http-request return` as a static responder, so the
+backend is not what is measured). Both load generators are C programs. The three paths are measured
+in turn, round after round, and each figure is the median of its rounds (the machine is shared;
+interleaving spreads the noise evenly over the paths).
 
 Then the programming latency: 200 EndpointSlice changes, 50 ms apart, each stamped with Kubernetes'
 `endpoints.kubernetes.io/last-change-trigger-time` when it is sent; every node's proxy reports the
@@ -52,8 +52,10 @@ from tests.support.servicelab import cluster_ip, endpoint, endpoint_slice, wait_
 CLIENT_NODE, SERVER_NODE = "worker2", "worker1"
 BULK_PORT, WEB_PORT = 5201, 8080
 HAPROXY_BULK, HAPROXY_WEB = 15201, 18080
-SECONDS = 4
-ROUNDS = 3
+SECONDS = 4  # of each wrk run
+BULK_SECONDS = 3  # of each iperf3 run
+ROUNDS = 3  # wrk runs per path
+BULK_ROUNDS = 5  # iperf3 runs per path (single-stream throughput varies most)
 SLICE = kinds.by_kind("EndpointSlice")
 TRIGGER = "endpoints.kubernetes.io/last-change-trigger-time"
 
@@ -133,8 +135,8 @@ def pod_ip(lab: Lab, name: str) -> str:
 
 def iperf3(lab: Lab, host: str, port: int) -> float:
     """Gbit/s of one TCP stream."""
-    result = lab.exec_in(CLIENT_NODE, "iperf3", "-c", host, "-p", str(port), "-t", str(SECONDS), "-J",
-                         timeout=SECONDS + 60)
+    result = lab.exec_in(CLIENT_NODE, "iperf3", "-c", host, "-p", str(port), "-t", str(BULK_SECONDS), "-J",
+                         timeout=BULK_SECONDS + 60)
     data = json.loads(result.stdout or "{}")
     if "error" in data or result.returncode != 0:
         raise RuntimeError(f"iperf3 to {host}:{port}: {data.get('error') or result.stderr.strip()}")
@@ -175,7 +177,7 @@ def data_path(lab: Lab) -> dict[str, Any]:
         time.sleep(1)
         bulk: dict[str, list[float]] = {path: [] for path in targets}
         web: dict[str, list[dict[str, float]]] = {path: [] for path in targets}
-        for _ in range(ROUNDS):
+        for _ in range(BULK_ROUNDS):
             for path, (bulk_host, bulk_port, _, _) in targets.items():
                 bulk[path].append(iperf3(lab, bulk_host, bulk_port))
         for _ in range(ROUNDS):
