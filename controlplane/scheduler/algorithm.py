@@ -1,0 +1,198 @@
+"""One scheduling decision (kube-scheduler's schedulePod): find feasible nodes, score them, pick the
+best. Synchronous and free of I/O: it reads the cache and returns a node or the reasons none fits.
+
+The search is kube-scheduler's: with more than 100 nodes it stops once it has found
+max(100, nodes * max(5, 50 - nodes/125) / 100) feasible ones (percentageOfNodesToScore, adaptive
+unless set), starting where the previous search stopped, so that successive pods look at different
+nodes. Every filter runs over all nodes at once on the cache's columns; scores run on the nodes
+found. Ties between the best nodes are broken at random. When nothing fits, every node's reasons
+are counted into kube-scheduler's FitError message.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from controlplane.api.labels import Selector
+from controlplane.scheduler import messages, scores
+from controlplane.scheduler.cache import SchedulerCache
+from controlplane.scheduler.filters import resources_fit
+from controlplane.scheduler.podinfo import PodInfo
+from controlplane.scheduler.staticmasks import StaticEntry
+from controlplane.scheduler.volumes import NO_CONSTRAINTS, VolumeConstraints, volume_verdict
+
+MIN_FEASIBLE_NODES_TO_FIND = 100
+MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    node: str
+    evaluated: int  # nodes looked at
+    feasible: int  # nodes that fit, among them
+
+
+@dataclass(frozen=True, slots=True)
+class FitFailure:
+    message: str  # the FailedScheduling message
+    rejected_by: frozenset[str]  # the plugins that refused nodes (decides which events retry the pod)
+
+
+def feasible_nodes_to_find(nodes: int, percentage: int = 0) -> int:
+    """kube-scheduler's numFeasibleNodesToFind; `percentage` 0 = adaptive."""
+    if nodes < MIN_FEASIBLE_NODES_TO_FIND:
+        return nodes
+    if percentage == 0:
+        percentage = max(50 - nodes // 125, MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND)
+    if percentage >= 100:
+        return nodes
+    return max(nodes * percentage // 100, MIN_FEASIBLE_NODES_TO_FIND)
+
+
+class Algorithm:
+    def __init__(self, cache: SchedulerCache, percentage: int = 0, rng: random.Random | None = None) -> None:
+        self.cache = cache
+        self.percentage = percentage
+        self.rng = rng or random.Random()
+        self.next_start = 0
+
+    def schedule(self, pod: PodInfo, volumes: VolumeConstraints = NO_CONSTRAINTS,
+                 spread: Selector | None = None) -> Placement | FitFailure:
+        cache, table = self.cache, self.cache.table
+        size = table.size
+        if size == 0:
+            return FitFailure(messages.NO_NODES_AVAILABLE, frozenset())
+        if volumes.prefilter:
+            return FitFailure(messages.fit_error_message(size, {}, volumes.prefilter),
+                              frozenset({messages.VOLUME_BINDING}))
+        if pod.required_names is not None and not pod.required_names:
+            return FitFailure(messages.fit_error_message(size, {}, messages.AFFINITY_TERMS_CONFLICT),
+                              frozenset({messages.NODE_AFFINITY}))
+        entry = cache.static.entry(pod)
+        feasible = table.view(entry.column("ok")).copy()
+        if pod.host_ports:
+            feasible &= ~cache.port_conflicts(pod.host_ports)
+        feasible &= self._resources_fit(pod)
+        if not volumes.none:
+            for slot in np.flatnonzero(feasible):
+                if volume_verdict(volumes, table.facts[slot]) is not None:
+                    feasible[slot] = False
+        wanted = feasible_nodes_to_find(size, self.percentage)
+        found = np.flatnonzero(np.roll(feasible, -self.next_start))
+        if found.size == 0:
+            return self._diagnose(pod, entry, volumes)
+        if found.size >= wanted:
+            found = found[:wanted]
+            evaluated = int(found[-1]) + 1
+        else:
+            evaluated = size
+        candidates = (found + self.next_start) % size
+        self.next_start = (self.next_start + evaluated) % size
+        if candidates.size == 1:
+            return Placement(table.names[int(candidates[0])], evaluated, 1)
+        totals = self._scores(pod, entry, candidates, spread)
+        best = np.flatnonzero(totals == totals.max())
+        chosen = int(candidates[best[self.rng.randrange(best.size)]])
+        return Placement(table.names[chosen], evaluated, int(candidates.size))
+
+    # ------------------------------------------------------------------------------------- filters
+
+    def _resources_fit(self, pod: PodInfo) -> np.ndarray:  # type: ignore[type-arg]
+        """NodeResourcesFit over every node (filters.resources_fit, on columns)."""
+        table, request = self.cache.table, pod.requests
+        fits = table.view("pod_count") + 1 <= table.view("alloc_pods")
+        if request.is_zero:
+            return fits
+        if request.cpu > 0:
+            fits &= request.cpu <= table.view("alloc_cpu") - table.view("req_cpu")
+        if request.memory > 0:
+            fits &= request.memory <= table.view("alloc_memory") - table.view("req_memory")
+        if request.ephemeral_storage > 0:
+            fits &= request.ephemeral_storage <= table.view("alloc_ephemeral") - table.view("req_ephemeral")
+        if any(request.scalars.values()):  # extended resources are rare: node by node
+            for slot in np.flatnonzero(fits):
+                requested, count = self.cache.requested_on(int(slot))
+                if resources_fit(request, table.facts[slot].allocatable, requested, count):
+                    fits[slot] = False
+        return fits
+
+    def _diagnose(self, pod: PodInfo, entry: StaticEntry, volumes: VolumeConstraints) -> FitFailure:
+        """Every node's reasons, from the first filter that refuses it, counted."""
+        cache, table = self.cache, self.cache.table
+        reasons: Counter[str] = Counter()
+        plugins: set[str] = set()
+        ok = table.view(entry.column("ok"))
+        codes = table.view(entry.column("reason"))[~ok]
+        for code, count in zip(*np.unique(codes, return_counts=True), strict=True):
+            plugin, reason = entry.reasons[int(code)]
+            reasons[reason] += int(count)
+            plugins.add(plugin)
+        alive = ok.copy()
+        if pod.host_ports:
+            taken = alive & cache.port_conflicts(pod.host_ports)
+            if taken.any():
+                reasons[messages.NO_FREE_PORTS] += int(taken.sum())
+                plugins.add(messages.NODE_PORTS)
+                alive &= ~taken
+        for slot in np.flatnonzero(alive):
+            requested, count = cache.requested_on(int(slot))
+            refused = resources_fit(pod.requests, table.facts[slot].allocatable, requested, count)
+            if refused:
+                reasons.update(refused)
+                plugins.add(messages.NODE_RESOURCES_FIT)
+                alive[slot] = False
+                continue
+            verdict = volume_verdict(volumes, table.facts[slot]) if not volumes.none else None
+            if verdict is not None:
+                reasons[verdict] += 1
+                plugins.add(messages.VOLUME_BINDING)
+        return FitFailure(messages.fit_error_message(table.size, reasons), frozenset(plugins))
+
+    # ------------------------------------------------------------------------------------- scores
+
+    def _scores(self, pod: PodInfo, entry: StaticEntry, candidates: np.ndarray,  # type: ignore[type-arg]
+                spread: Selector | None) -> np.ndarray:  # type: ignore[type-arg]
+        table = self.cache.table
+        alloc_cpu = table["alloc_cpu"][candidates]
+        alloc_memory = table["alloc_memory"][candidates]
+        total = scores.LEAST_ALLOCATED_WEIGHT * scores.least_allocated(
+            alloc_cpu, alloc_memory, table["nz_cpu"][candidates] + pod.non_zero.cpu,
+            table["nz_memory"][candidates] + pod.non_zero.memory)
+        if pod.requests.cpu or pod.requests.memory:
+            total += scores.BALANCED_ALLOCATION_WEIGHT * scores.balanced_allocation(
+                alloc_cpu, alloc_memory, table["req_cpu"][candidates] + pod.requests.cpu,
+                table["req_memory"][candidates] + pod.requests.memory)
+        total += scores.NODE_AFFINITY_WEIGHT * scores.default_normalize(
+            table[entry.column("preferred")][candidates], reverse=False)
+        total += scores.TAINT_TOLERATION_WEIGHT * scores.default_normalize(
+            table[entry.column("intolerable")][candidates], reverse=True)
+        if spread is not None:
+            total += scores.POD_TOPOLOGY_SPREAD_WEIGHT * scores.spread_normalize(
+                self._spread_raw(pod, entry, candidates, spread))
+        return total
+
+    def _spread_raw(self, pod: PodInfo, entry: StaticEntry, candidates: np.ndarray,  # type: ignore[type-arg]
+                    spread: Selector) -> np.ndarray:  # type: ignore[type-arg]
+        table = self.cache.table
+        counts_column = table[self.cache.spread.column(pod.namespace, spread)]
+        host_counts = counts_column[candidates]
+        has_hostname = table["has_hostname"][candidates]
+        zone_of = table["zone"][candidates]
+        if not self.cache.zones or (zone_of < 0).all():
+            return scores.spread_raw(host_counts, has_hostname, int(candidates.size))
+        # The zone constraint counts the matching pods of every node the pod could be placed on by
+        # its nodeSelector and required affinity, per zone; its domains are the candidates' zones
+        # (nodes without the label make one more, unnamed, domain).
+        size = table.size
+        everywhere = table.view("zone")
+        counted = table.view(entry.column("affine")) & (everywhere >= 0)
+        per_zone = np.bincount(everywhere[counted], weights=counts_column[:size][counted],
+                               minlength=len(self.cache.zones)).astype(np.int64)
+        has_zone = zone_of >= 0
+        zone_counts = np.where(has_zone, per_zone[np.where(has_zone, zone_of, 0)], 0)
+        domains = len(set(zone_of.tolist()))
+        return scores.spread_raw(host_counts, has_hostname, int(candidates.size), zone_counts, has_zone, domains)
