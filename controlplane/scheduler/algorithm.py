@@ -73,7 +73,7 @@ class Algorithm:
             return FitFailure(messages.fit_error_message(size, {}, messages.AFFINITY_TERMS_CONFLICT),
                               frozenset({messages.NODE_AFFINITY}))
         entry = cache.static.entry(pod)
-        feasible = table.view(entry.column("ok")).copy()
+        feasible = table.view(entry.ok).copy()
         if pod.host_ports:
             feasible &= ~cache.port_conflicts(pod.host_ports)
         feasible &= self._resources_fit(pod)
@@ -81,17 +81,22 @@ class Algorithm:
             for slot in np.flatnonzero(feasible):
                 if volume_verdict(volumes, table.facts[slot]) is not None:
                     feasible[slot] = False
-        wanted = feasible_nodes_to_find(size, self.percentage)
-        found = np.flatnonzero(np.roll(feasible, -self.next_start))
+        found = np.flatnonzero(feasible)
         if found.size == 0:
             return self._diagnose(pod, entry, volumes)
+        # The feasible slots in search order: from next_start to the end, then from the beginning.
+        start = self.next_start
+        split = int(np.searchsorted(found, start))
+        if split:
+            found = np.concatenate((found[split:], found[:split]))
+        wanted = feasible_nodes_to_find(size, self.percentage)
         if found.size >= wanted:
-            found = found[:wanted]
-            evaluated = int(found[-1]) + 1
+            candidates = found[:wanted]
+            evaluated = (int(candidates[-1]) - start) % size + 1
         else:
+            candidates = found
             evaluated = size
-        candidates = (found + self.next_start) % size
-        self.next_start = (self.next_start + evaluated) % size
+        self.next_start = (start + evaluated) % size
         if candidates.size == 1:
             return Placement(table.names[int(candidates[0])], evaluated, 1)
         totals = self._scores(pod, entry, candidates, spread)
@@ -104,15 +109,15 @@ class Algorithm:
     def _resources_fit(self, pod: PodInfo) -> np.ndarray:  # type: ignore[type-arg]
         """NodeResourcesFit over every node (filters.resources_fit, on columns)."""
         table, request = self.cache.table, pod.requests
-        fits = table.view("pod_count") + 1 <= table.view("alloc_pods")
+        fits = table.view("free_pods") >= 1
         if request.is_zero:
             return fits
         if request.cpu > 0:
-            fits &= request.cpu <= table.view("alloc_cpu") - table.view("req_cpu")
+            fits &= table.view("free_cpu") >= request.cpu
         if request.memory > 0:
-            fits &= request.memory <= table.view("alloc_memory") - table.view("req_memory")
+            fits &= table.view("free_memory") >= request.memory
         if request.ephemeral_storage > 0:
-            fits &= request.ephemeral_storage <= table.view("alloc_ephemeral") - table.view("req_ephemeral")
+            fits &= table.view("free_ephemeral") >= request.ephemeral_storage
         if any(request.scalars.values()):  # extended resources are rare: node by node
             for slot in np.flatnonzero(fits):
                 requested, count = self.cache.requested_on(int(slot))
@@ -125,8 +130,8 @@ class Algorithm:
         cache, table = self.cache, self.cache.table
         reasons: Counter[str] = Counter()
         plugins: set[str] = set()
-        ok = table.view(entry.column("ok"))
-        codes = table.view(entry.column("reason"))[~ok]
+        ok = table.view(entry.ok)
+        codes = table.view(entry.reason)[~ok]
         for code, count in zip(*np.unique(codes, return_counts=True), strict=True):
             plugin, reason = entry.reasons[int(code)]
             reasons[reason] += int(count)
@@ -166,10 +171,12 @@ class Algorithm:
             total += scores.BALANCED_ALLOCATION_WEIGHT * scores.balanced_allocation(
                 alloc_cpu, alloc_memory, table["req_cpu"][candidates] + pod.requests.cpu,
                 table["req_memory"][candidates] + pod.requests.memory)
-        total += scores.NODE_AFFINITY_WEIGHT * scores.default_normalize(
-            table[entry.column("preferred")][candidates], reverse=False)
+        if pod.spec.affinity.node_affinity.preferred_during_scheduling_ignored_during_execution:
+            total += scores.NODE_AFFINITY_WEIGHT * scores.default_normalize(
+                table[entry.preferred][candidates], reverse=False)
+        # No preferred terms: every node scores 0 (the plugin is skipped, as kube-scheduler skips it).
         total += scores.TAINT_TOLERATION_WEIGHT * scores.default_normalize(
-            table[entry.column("intolerable")][candidates], reverse=True)
+            table[entry.intolerable][candidates], reverse=True)
         if spread is not None:
             total += scores.POD_TOPOLOGY_SPREAD_WEIGHT * scores.spread_normalize(
                 self._spread_raw(pod, entry, candidates, spread))
@@ -189,7 +196,7 @@ class Algorithm:
         # (nodes without the label make one more, unnamed, domain).
         size = table.size
         everywhere = table.view("zone")
-        counted = table.view(entry.column("affine")) & (everywhere >= 0)
+        counted = table.view(entry.affine) & (everywhere >= 0)
         per_zone = np.bincount(everywhere[counted], weights=counts_column[:size][counted],
                                minlength=len(self.cache.zones)).astype(np.int64)
         has_zone = zone_of >= 0

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -26,9 +26,11 @@ from controlplane.scheduler.resources import Resources
 from controlplane.scheduler.spreadindex import SpreadIndex
 from controlplane.scheduler.staticmasks import StaticMasks
 
-# Columns of the node table the cache keeps: allocatable and the totals of the pods on each node.
+# Columns of the node table the cache keeps: allocatable, the totals of the pods on each node, and
+# the room left (allocatable - requested), which the filters compare requests with.
 ALLOCATABLE_COLUMNS = ("alloc_cpu", "alloc_memory", "alloc_ephemeral", "alloc_pods")
 TOTAL_COLUMNS = ("req_cpu", "req_memory", "req_ephemeral", "pod_count", "nz_cpu", "nz_memory")
+FREE_COLUMNS = ("free_cpu", "free_memory", "free_ephemeral", "free_pods")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,14 +68,15 @@ def _negated(resources: Resources) -> Resources:
 class SchedulerCache:
     def __init__(self) -> None:
         self.table = NodeTable()
-        for name in (*ALLOCATABLE_COLUMNS, *TOTAL_COLUMNS):
+        for name in (*ALLOCATABLE_COLUMNS, *TOTAL_COLUMNS, *FREE_COLUMNS):
             self.table.add_column(name, np.int64, 0)
         self.table.add_column("has_hostname", np.bool_, False)
         self.table.add_column("zone", np.int32, -1)
         self.static = StaticMasks(self.table)
         self.spread = SpreadIndex(self.table, self._placed)
         self.nodes: dict[str, NodeState] = {}
-        self.pods: dict[str, PodInfo] = {}  # every counted pod, by key; its node is info.node_name
+        self.pods: dict[str, PodInfo] = {}  # every counted pod, by key
+        self.node_of: dict[str, str] = {}  # the node each counted pod is counted on
         self._by_namespace: dict[str, dict[str, PodInfo]] = {}
         self.assumed: dict[str, str] = {}  # key -> node
         self.zones: dict[str, int] = {}
@@ -112,8 +115,8 @@ class SchedulerCache:
         return mask
 
     def _placed(self, namespace: str) -> Iterator[tuple[int, PodInfo]]:
-        for info in self._by_namespace.get(namespace, {}).values():
-            slot = self.table.slots.get(info.node_name)
+        for key, info in self._by_namespace.get(namespace, {}).items():
+            slot = self.table.slots.get(self.node_of[key])
             if slot is not None:
                 yield slot, info
 
@@ -167,6 +170,14 @@ class SchedulerCache:
         table["alloc_memory"][slot] = offered.resources.memory
         table["alloc_ephemeral"][slot] = offered.resources.ephemeral_storage
         table["alloc_pods"][slot] = offered.pods
+        self._write_free(slot)
+
+    def _write_free(self, slot: int) -> None:
+        table = self.table
+        table["free_cpu"][slot] = table["alloc_cpu"][slot] - table["req_cpu"][slot]
+        table["free_memory"][slot] = table["alloc_memory"][slot] - table["req_memory"][slot]
+        table["free_ephemeral"][slot] = table["alloc_ephemeral"][slot] - table["req_ephemeral"][slot]
+        table["free_pods"][slot] = table["alloc_pods"][slot] - table["pod_count"][slot]
 
     def _write_topology(self, slot: int, facts: NodeFacts) -> None:
         self.table["has_hostname"][slot] = HOSTNAME_LABEL in facts.labels
@@ -181,24 +192,26 @@ class SchedulerCache:
         table["pod_count"][slot] = len(state.pods)
         table["nz_cpu"][slot] = state.non_zero_cpu
         table["nz_memory"][slot] = state.non_zero_memory
+        self._write_free(slot)
 
     # ------------------------------------------------------------------------------------- pods
 
-    def set_pod(self, info: PodInfo) -> bool:
-        """Count a bound pod (info.node_name set, not finished) on its node, replacing what was counted
-        for its key. True when the totals changed (False for a status-only change)."""
-        key = info.key
+    def set_pod(self, info: PodInfo, node: str = "") -> bool:
+        """Count a pod on `node` (by default the one it is bound to; it must not be finished), replacing
+        what was counted for its key. True when the totals changed (False for a status-only change)."""
+        key, node = info.key, node or info.node_name
         previous = self.pods.get(key)
         self.assumed.pop(key, None)
         if previous is not None:
-            if (previous.node_name == info.node_name and previous.uid == info.uid
+            counted_on = self.node_of[key]
+            if (counted_on == node and previous.uid == info.uid
                     and previous.requests == info.requests and previous.non_zero == info.non_zero
                     and previous.host_ports == info.host_ports and previous.labels == info.labels
                     and previous.terminating == info.terminating):
-                self._replace(previous, info)
+                self._replace(info, node)
                 return False
-            self._count(previous, -1)
-        self._count(info, +1)
+            self._count(previous, counted_on, -1)
+        self._count(info, node, +1)
         return True
 
     def remove_pod(self, key: str) -> PodInfo | None:
@@ -206,12 +219,12 @@ class SchedulerCache:
         self.assumed.pop(key, None)
         previous = self.pods.get(key)
         if previous is not None:
-            self._count(previous, -1)
+            self._count(previous, self.node_of[key], -1)
         return previous
 
     def assume(self, info: PodInfo, node: str) -> None:
         """Count the pod on `node` now, before its binding is written."""
-        self.set_pod(replace(info, node_name=node))
+        self.set_pod(info, node)
         self.assumed[info.key] = node
 
     def forget(self, key: str) -> None:
@@ -219,23 +232,25 @@ class SchedulerCache:
         if key in self.assumed:
             self.remove_pod(key)
 
-    def _replace(self, previous: PodInfo, info: PodInfo) -> None:
+    def _replace(self, info: PodInfo, node: str) -> None:
         self.pods[info.key] = info
         self._by_namespace[info.namespace][info.key] = info
-        self.nodes[info.node_name].pods[info.key] = info
+        self.nodes[node].pods[info.key] = info
 
-    def _count(self, info: PodInfo, sign: int) -> None:
-        key, name = info.key, info.node_name
+    def _count(self, info: PodInfo, name: str, sign: int) -> None:
+        key = info.key
         state = self.nodes.get(name)
         if state is None:
             state = self.nodes[name] = NodeState(name)
         if sign > 0:
             self.pods[key] = info
+            self.node_of[key] = name
             self._by_namespace.setdefault(info.namespace, {})[key] = info
             state.pods[key] = info
             state.requested = state.requested.plus(info.requests)
         else:
             del self.pods[key]
+            del self.node_of[key]
             namespace = self._by_namespace[info.namespace]
             del namespace[key]
             if not namespace:

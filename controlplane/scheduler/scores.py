@@ -44,6 +44,10 @@ def _least_requested(requested: IntArray, allocatable: IntArray) -> IntArray:
 
 def least_allocated(alloc_cpu: IntArray, alloc_memory: IntArray, used_cpu: IntArray, used_memory: IntArray) -> IntArray:
     """`used_*`: the node's non-zero requests plus the pod's."""
+    if alloc_cpu.min(initial=1) > 0 and alloc_memory.min(initial=1) > 0:  # the usual case, in fewer steps
+        cpu = np.maximum(alloc_cpu - used_cpu, 0) * MAX_NODE_SCORE // alloc_cpu
+        memory = np.maximum(alloc_memory - used_memory, 0) * MAX_NODE_SCORE // alloc_memory
+        return (cpu + memory) // 2
     cpu = _least_requested(used_cpu, alloc_cpu)
     memory = _least_requested(used_memory, alloc_memory)
     weights = (alloc_cpu != 0).astype(np.int64) + (alloc_memory != 0).astype(np.int64)
@@ -54,6 +58,10 @@ def least_allocated(alloc_cpu: IntArray, alloc_memory: IntArray, used_cpu: IntAr
 def balanced_allocation(alloc_cpu: IntArray, alloc_memory: IntArray, used_cpu: IntArray,
                         used_memory: IntArray) -> IntArray:
     """`used_*`: the node's requests plus the pod's."""
+    if alloc_cpu.min(initial=1) > 0 and alloc_memory.min(initial=1) > 0:  # the usual case, in fewer steps
+        cpu = np.minimum(used_cpu / alloc_cpu, 1.0)
+        memory = np.minimum(used_memory / alloc_memory, 1.0)
+        return np.trunc((1 - np.abs((cpu - memory) / 2)) * float(MAX_NODE_SCORE)).astype(np.int64)
     with np.errstate(divide="ignore", invalid="ignore"):
         cpu = np.minimum(used_cpu.astype(np.float64) / alloc_cpu.astype(np.float64), 1.0)
         memory = np.minimum(used_memory.astype(np.float64) / alloc_memory.astype(np.float64), 1.0)

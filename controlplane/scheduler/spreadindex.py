@@ -35,6 +35,9 @@ class SpreadIndex:
         self._columns: OrderedDict[tuple[str, Selector], str] = OrderedDict()
         self._by_namespace: dict[str, set[tuple[str, Selector]]] = {}
         self._numbers = 0
+        # (namespace, labels) -> the columns a pod with those labels counts in: pods of one app share
+        # their labels, so each is matched against the selectors once. Cleared when selectors change.
+        self._matching: dict[tuple[str, frozenset[tuple[str, str]]], list[str]] = {}
 
     def __len__(self) -> int:
         return len(self._columns)
@@ -58,11 +61,20 @@ class SpreadIndex:
             evicted, evicted_name = self._columns.popitem(last=False)
             self._by_namespace[evicted[0]].discard(evicted)
             self.table.drop_column(evicted_name)
+        self._matching.clear()
         return name
 
     def count(self, pod: PodInfo, slot: int, delta: int) -> None:
         """`pod` was added to (+1) or removed from (-1) the node in `slot`."""
-        for key in self._by_namespace.get(pod.namespace, ()):
-            namespace, selector = key
-            if counts_toward(selector, namespace, pod):
-                self.table[self._columns[key]][slot] += delta
+        if pod.terminating or pod.namespace not in self._by_namespace:
+            return
+        labels = (pod.namespace, frozenset(pod.labels.items()))
+        columns = self._matching.get(labels)
+        if columns is None:
+            columns = [self._columns[key] for key in self._by_namespace[pod.namespace]
+                       if counts_toward(key[1], key[0], pod)]
+            if len(self._matching) > 4 * self.limit:
+                self._matching.clear()
+            self._matching[labels] = columns
+        for name in columns:
+            self.table[name][slot] += delta

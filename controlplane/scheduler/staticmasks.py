@@ -27,12 +27,19 @@ from controlplane.scheduler.taints import intolerable_prefer_no_schedule
 _LIMIT = 256
 
 
+PARTS = ("ok", "reason", "preferred", "intolerable", "affine")
+
+
 @dataclass
 class StaticEntry:
     number: int
     exemplar: PodInfo  # any pod with this static key: they all get the same verdicts
     reasons: list[tuple[str, str]] = field(default_factory=lambda: [("", "")])  # code -> (plugin, reason)
     codes: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # The columns' names, made once: they are looked up for every pod scheduled.
+        self.ok, self.reason, self.preferred, self.intolerable, self.affine = (self.column(part) for part in PARTS)
 
     def column(self, part: str) -> str:
         return f"static{self.number}.{part}"
@@ -63,17 +70,17 @@ class StaticMasks:
             return found
         self._numbers += 1
         entry = StaticEntry(self._numbers, pod)
-        self.table.add_column(entry.column("ok"), np.bool_, False)
-        self.table.add_column(entry.column("reason"), np.int16, 0)
-        self.table.add_column(entry.column("preferred"), np.int64, 0)
-        self.table.add_column(entry.column("intolerable"), np.int64, 0)
-        self.table.add_column(entry.column("affine"), np.bool_, False)
+        self.table.add_column(entry.ok, np.bool_, False)
+        self.table.add_column(entry.reason, np.int16, 0)
+        self.table.add_column(entry.preferred, np.int64, 0)
+        self.table.add_column(entry.intolerable, np.int64, 0)
+        self.table.add_column(entry.affine, np.bool_, False)
         for slot in range(self.table.size):
             self._evaluate(entry, slot)
         self._entries[pod.static_key] = entry
         while len(self._entries) > self.limit:
             _, evicted = self._entries.popitem(last=False)
-            for part in ("ok", "reason", "preferred", "intolerable", "affine"):
+            for part in PARTS:
                 self.table.drop_column(evicted.column(part))
         return entry
 
@@ -86,9 +93,9 @@ class StaticMasks:
         pod, table = entry.exemplar, self.table
         node: NodeFacts = table.facts[slot]
         verdict = static_verdict(pod, node)
-        table[entry.column("ok")][slot] = verdict is None
-        table[entry.column("reason")][slot] = 0 if verdict is None else entry.code(verdict)
+        table[entry.ok][slot] = verdict is None
+        table[entry.reason][slot] = 0 if verdict is None else entry.code(verdict)
         preferred = pod.spec.affinity.node_affinity.preferred_during_scheduling_ignored_during_execution
-        table[entry.column("preferred")][slot] = preferred_score(preferred, node.labels, node.name) if preferred else 0
-        table[entry.column("intolerable")][slot] = intolerable_prefer_no_schedule(node.taints, pod.tolerations)
-        table[entry.column("affine")][slot] = required_affinity_matches(pod.spec, node.labels, node.name)
+        table[entry.preferred][slot] = preferred_score(preferred, node.labels, node.name) if preferred else 0
+        table[entry.intolerable][slot] = intolerable_prefer_no_schedule(node.taints, pod.tolerations)
+        table[entry.affine][slot] = required_affinity_matches(pod.spec, node.labels, node.name)
