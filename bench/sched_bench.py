@@ -299,7 +299,8 @@ async def main() -> None:
     parser.add_argument("--nodes", default="1000,5000", help="cluster sizes, comma-separated")
     parser.add_argument("--pods", type=int, default=10000, help="pods per phase")
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients creating pods")
-    parser.add_argument("--profile", type=Path, help="write py-spy profiles (collapsed stacks) of the scheduler and API server here")
+    parser.add_argument("--profile", type=Path,
+                        help="write py-spy profiles (collapsed stacks) of the scheduler and API server here")
     parser.add_argument("--keep", type=Path, help="keep the daemons' logs here")
     args = parser.parse_args()
     if args.profile:
