@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from controlplane.api import codec, kinds  # noqa: E402
-from controlplane.api.v1 import core_pb2  # noqa: E402
+from controlplane.api.v1 import coordination_pb2, core_pb2  # noqa: E402
 from controlplane.client import ClientConfig, connect  # noqa: E402
 from controlplane.scheduler.resources import Allocatable, pod_requests  # noqa: E402
 from tests.support.apiserver import ApiServerProcess  # noqa: E402
@@ -46,6 +47,7 @@ from tests.support.wait import eventually_sync  # noqa: E402
 
 POD = kinds.by_kind("Pod")
 NODE = kinds.by_kind("Node")
+LEASE = kinds.by_kind("Lease")
 APPS = 10
 TARGET_PODS_PER_S = 1000
 KUBE_SCHEDULER_CI_PODS_PER_S = 680
@@ -151,6 +153,10 @@ async def check_placement(address: str) -> dict[str, Any]:
     async with connect(ClientConfig(server=address), timeout=120) as api:
         pods, _ = await api.list(POD)
         nodes, _ = await api.list(NODE)
+        leases, _ = await api.list(LEASE, "kube-node-lease")
+    now = time.time()
+    ages = [now - datetime.strptime(lease.spec.renew_time, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+            for lease in leases if isinstance(lease, coordination_pb2.Lease)]
     offered = {n.metadata.name: Allocatable.of(n) for n in nodes if isinstance(n, core_pb2.Node)}
     cpu: Counter[str] = Counter()
     memory: Counter[str] = Counter()
@@ -166,7 +172,8 @@ async def check_placement(address: str) -> dict[str, Any]:
                      or memory[name] > room.resources.memory or count[name] > room.pods]
     return {"pods": len(pods), "bound": sum(count.values()), "nodes_used": len(count),
             "most_pods_on_a_node": max(count.values(), default=0), "fewest_pods_on_a_used_node":
-            min(count.values(), default=0), "overcommitted_nodes": len(overcommitted)}
+            min(count.values(), default=0), "overcommitted_nodes": len(overcommitted),
+            "node_leases": len(ages), "oldest_lease_renewal_s_ago": round(max(ages, default=0.0), 1)}
 
 
 def start_profile(pid: int, path: Path, seconds: int) -> subprocess.Popen[bytes] | None:
@@ -181,6 +188,7 @@ def start_profile(pid: int, path: Path, seconds: int) -> subprocess.Popen[bytes]
 async def run_size(nodes: int, pods: int, clients: int, directory: Path, profile: Path | None,
                    keep: Path | None) -> dict[str, Any]:
     directory.mkdir(parents=True)
+    load_at_start = round(os.getloadavg()[0], 2)  # the machine is shared: say how busy it was
     apiserver = ApiServerProcess(directory / "data", directory / "apiserver.log")
     apiserver.start()
     started: list[DaemonProcess] = []
@@ -242,6 +250,7 @@ async def run_size(nodes: int, pods: int, clients: int, directory: Path, profile
         hollow_writes = list(hollow.events("hollow.writes"))
         return {
             "nodes": nodes, "pods_per_phase": pods, "create_clients": clients,
+            "machine_load_average_1min": {"at_start": load_at_start, "at_end": round(os.getloadavg()[0], 2)},
             "hollow_nodes_registered_s": round(registered_in, 1),
             "end_to_end": {
                 "pods_per_s": round(pods / end_to_end, 1), "seconds": round(end_to_end, 2),

@@ -53,6 +53,8 @@ class HollowNodes:
         self.pods = Informer(client, POD, field_selector="spec.nodeName!=")
         self.pods.add_handler(self._on_pod)
         self.queue = WorkQueue()
+        # Writes in flight for registrations and pods; heartbeats have their own workers, as a
+        # kubelet's lease renewal does not wait behind its pod status updates.
         self._writes = asyncio.Semaphore(config.parallel_writes)
         self.written = {"registrations": 0, "leases": 0, "statuses": 0, "pods": 0, "deletions": 0}
 
@@ -145,13 +147,12 @@ class HollowNodes:
             while True:
                 item = await due.get()
                 try:
-                    async with self._writes:
-                        if item.kind == LEASE:
-                            await self._renew_lease(item.index)
-                            self.written["leases"] += 1
-                        else:
-                            await self._post_status(item.index)
-                            self.written["statuses"] += 1
+                    if item.kind == LEASE:
+                        await self._renew_lease(item.index)
+                        self.written["leases"] += 1
+                    else:
+                        await self._post_status(item.index)
+                        self.written["statuses"] += 1
                 except ApiError as error:
                     log.warning("hollow.heartbeat_failed", node=self.config.node_name(item.index), kind=item.kind,
                                 error=error.message)

@@ -20,9 +20,11 @@ import numpy as np
 from controlplane.api.labels import Selector
 from controlplane.scheduler import messages, scores
 from controlplane.scheduler.cache import SchedulerCache
-from controlplane.scheduler.filters import resources_fit
+from controlplane.scheduler.filters import node_ports, resources_fit, static_verdict
+from controlplane.scheduler.nodeaffinity import preferred_score, required_affinity_matches
 from controlplane.scheduler.podinfo import PodInfo
 from controlplane.scheduler.staticmasks import StaticEntry
+from controlplane.scheduler.taints import intolerable_prefer_no_schedule
 from controlplane.scheduler.volumes import NO_CONSTRAINTS, VolumeConstraints, volume_verdict
 
 MIN_FEASIBLE_NODES_TO_FIND = 100
@@ -69,9 +71,11 @@ class Algorithm:
         if volumes.prefilter:
             return FitFailure(messages.fit_error_message(size, {}, volumes.prefilter),
                               frozenset({messages.VOLUME_BINDING}))
-        if pod.required_names is not None and not pod.required_names:
-            return FitFailure(messages.fit_error_message(size, {}, messages.AFFINITY_TERMS_CONFLICT),
-                              frozenset({messages.NODE_AFFINITY}))
+        if pod.required_names is not None:
+            if not pod.required_names:
+                return FitFailure(messages.fit_error_message(size, {}, messages.AFFINITY_TERMS_CONFLICT),
+                                  frozenset({messages.NODE_AFFINITY}))
+            return self._schedule_among_named(pod, volumes, spread)
         entry = cache.static.entry(pod)
         feasible = table.view(entry.ok).copy()
         if pod.host_ports:
@@ -99,10 +103,68 @@ class Algorithm:
         self.next_start = (start + evaluated) % size
         if candidates.size == 1:
             return Placement(table.names[int(candidates[0])], evaluated, 1)
-        totals = self._scores(pod, entry, candidates, spread)
+        totals = self._scores(pod, candidates, table[entry.preferred][candidates], table[entry.intolerable][candidates],
+                              table.view(entry.affine), spread)
+        return Placement(self._best(candidates, totals), evaluated, int(candidates.size))
+
+    def _best(self, candidates: np.ndarray, totals: np.ndarray) -> str:  # type: ignore[type-arg]
         best = np.flatnonzero(totals == totals.max())
-        chosen = int(candidates[best[self.rng.randrange(best.size)]])
-        return Placement(table.names[chosen], evaluated, int(candidates.size))
+        return self.cache.table.names[int(candidates[best[self.rng.randrange(best.size)]])]
+
+    def _schedule_among_named(self, pod: PodInfo, volumes: VolumeConstraints,
+                              spread: Selector | None) -> Placement | FitFailure:
+        """NodeAffinity's PreFilter named the only nodes the pod may go to (a DaemonSet's pod names
+        one): those are filtered one by one, and the others left out, as kube-scheduler leaves them
+        out. No per-template columns are made for such a pod: it would be one per node."""
+        table = self.cache.table
+        size = table.size
+        assert pod.required_names is not None
+        slots = sorted(table.slots[name] for name in pod.required_names if name in table.slots)
+        reasons: Counter[str] = Counter()
+        plugins: set[str] = set()
+        if size > len(slots):
+            reasons[messages.absent_from_prefilter([messages.NODE_AFFINITY])] += size - len(slots)
+            plugins.add(messages.NODE_AFFINITY)
+        feasible = []
+        for slot in slots:
+            refusal = self._refusal(pod, slot, volumes)
+            if refusal is None:
+                feasible.append(slot)
+            else:
+                plugins.add(refusal[0])
+                reasons.update(refusal[1])
+        if not feasible:
+            return FitFailure(messages.fit_error_message(size, reasons), frozenset(plugins))
+        candidates = np.array(feasible, dtype=np.int64)
+        if candidates.size == 1:
+            return Placement(table.names[feasible[0]], len(slots), 1)
+        facts = [table.facts[slot] for slot in feasible]
+        terms = pod.spec.affinity.node_affinity.preferred_during_scheduling_ignored_during_execution
+        preferred = np.array([preferred_score(terms, f.labels, f.name) for f in facts], dtype=np.int64)
+        intolerable = np.array([intolerable_prefer_no_schedule(f.taints, pod.tolerations) for f in facts],
+                               dtype=np.int64)
+        affine = np.zeros(size, dtype=np.bool_)
+        for slot in slots:
+            affine[slot] = required_affinity_matches(pod.spec, table.facts[slot].labels, table.names[slot])
+        totals = self._scores(pod, candidates, preferred, intolerable, affine, spread)
+        return Placement(self._best(candidates, totals), len(slots), int(candidates.size))
+
+    def _refusal(self, pod: PodInfo, slot: int, volumes: VolumeConstraints) -> tuple[str, list[str]] | None:
+        """The first filter refusing the node in `slot`, with its reasons (filters.py, node by node)."""
+        facts = self.cache.table.facts[slot]
+        verdict = static_verdict(pod, facts)
+        if verdict is not None:
+            return verdict[0], [verdict[1]]
+        if pod.host_ports and node_ports(pod.host_ports, self.cache.ports_on(slot)) is not None:
+            return messages.NODE_PORTS, [messages.NO_FREE_PORTS]
+        requested, count = self.cache.requested_on(slot)
+        refused = resources_fit(pod.requests, facts.allocatable, requested, count)
+        if refused:
+            return messages.NODE_RESOURCES_FIT, refused
+        verdict_of_volumes = volume_verdict(volumes, facts) if not volumes.none else None
+        if verdict_of_volumes is not None:
+            return messages.VOLUME_BINDING, [verdict_of_volumes]
+        return None
 
     # ------------------------------------------------------------------------------------- filters
 
@@ -159,8 +221,12 @@ class Algorithm:
 
     # ------------------------------------------------------------------------------------- scores
 
-    def _scores(self, pod: PodInfo, entry: StaticEntry, candidates: np.ndarray,  # type: ignore[type-arg]
+    def _scores(self, pod: PodInfo, candidates: np.ndarray, preferred: np.ndarray,  # type: ignore[type-arg]
+                intolerable: np.ndarray, affine: np.ndarray,  # type: ignore[type-arg]
                 spread: Selector | None) -> np.ndarray:  # type: ignore[type-arg]
+        """The weighted sum of the scores of the `candidates` slots; `preferred` and `intolerable` are
+        their raw NodeAffinity and TaintToleration scores, `affine` says for every slot whether the
+        pod's required affinity matches it (spreading counts pods there)."""
         table = self.cache.table
         alloc_cpu = table["alloc_cpu"][candidates]
         alloc_memory = table["alloc_memory"][candidates]
@@ -172,17 +238,15 @@ class Algorithm:
                 alloc_cpu, alloc_memory, table["req_cpu"][candidates] + pod.requests.cpu,
                 table["req_memory"][candidates] + pod.requests.memory)
         if pod.spec.affinity.node_affinity.preferred_during_scheduling_ignored_during_execution:
-            total += scores.NODE_AFFINITY_WEIGHT * scores.default_normalize(
-                table[entry.preferred][candidates], reverse=False)
+            total += scores.NODE_AFFINITY_WEIGHT * scores.default_normalize(preferred, reverse=False)
         # No preferred terms: every node scores 0 (the plugin is skipped, as kube-scheduler skips it).
-        total += scores.TAINT_TOLERATION_WEIGHT * scores.default_normalize(
-            table[entry.intolerable][candidates], reverse=True)
+        total += scores.TAINT_TOLERATION_WEIGHT * scores.default_normalize(intolerable, reverse=True)
         if spread is not None:
             total += scores.POD_TOPOLOGY_SPREAD_WEIGHT * scores.spread_normalize(
-                self._spread_raw(pod, entry, candidates, spread))
+                self._spread_raw(pod, affine, candidates, spread))
         return total
 
-    def _spread_raw(self, pod: PodInfo, entry: StaticEntry, candidates: np.ndarray,  # type: ignore[type-arg]
+    def _spread_raw(self, pod: PodInfo, affine: np.ndarray, candidates: np.ndarray,  # type: ignore[type-arg]
                     spread: Selector) -> np.ndarray:  # type: ignore[type-arg]
         table = self.cache.table
         counts_column = table[self.cache.spread.column(pod.namespace, spread)]
@@ -196,7 +260,7 @@ class Algorithm:
         # (nodes without the label make one more, unnamed, domain).
         size = table.size
         everywhere = table.view("zone")
-        counted = table.view(entry.affine) & (everywhere >= 0)
+        counted = affine & (everywhere >= 0)
         per_zone = np.bincount(everywhere[counted], weights=counts_column[:size][counted],
                                minlength=len(self.cache.zones)).astype(np.int64)
         has_zone = zone_of >= 0

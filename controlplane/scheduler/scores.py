@@ -45,9 +45,10 @@ def _least_requested(requested: IntArray, allocatable: IntArray) -> IntArray:
 def least_allocated(alloc_cpu: IntArray, alloc_memory: IntArray, used_cpu: IntArray, used_memory: IntArray) -> IntArray:
     """`used_*`: the node's non-zero requests plus the pod's."""
     if alloc_cpu.min(initial=1) > 0 and alloc_memory.min(initial=1) > 0:  # the usual case, in fewer steps
-        cpu = np.maximum(alloc_cpu - used_cpu, 0) * MAX_NODE_SCORE // alloc_cpu
-        memory = np.maximum(alloc_memory - used_memory, 0) * MAX_NODE_SCORE // alloc_memory
-        return (cpu + memory) // 2
+        cpu: IntArray = np.maximum(alloc_cpu - used_cpu, 0) * MAX_NODE_SCORE // alloc_cpu
+        memory: IntArray = np.maximum(alloc_memory - used_memory, 0) * MAX_NODE_SCORE // alloc_memory
+        both: IntArray = (cpu + memory) // 2
+        return both
     cpu = _least_requested(used_cpu, alloc_cpu)
     memory = _least_requested(used_memory, alloc_memory)
     weights = (alloc_cpu != 0).astype(np.int64) + (alloc_memory != 0).astype(np.int64)

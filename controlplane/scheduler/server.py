@@ -41,6 +41,8 @@ from controlplane.scheduler.volumes import NO_CONSTRAINTS, VolumeConstraints, vo
 
 log = structlog.get_logger("scheduler")
 
+_SPREAD_SELECTORS_KEPT = 10_000
+
 
 @dataclass
 class Stats:
@@ -124,11 +126,12 @@ class Scheduler:
             if changed and previous is not None and not was_assumed:
                 self._cluster_event(clusterevents.ASSIGNED_POD_UPDATE, now)
             return
-        if self.cache.is_assumed(key):
-            return  # its binding is on the way; a failure brings it back to the queue
         if not self._ours(new):
             self.queue.delete(key)
             return
+        # A pod whose binding is on the way is in flight: the queue keeps this version for a retry
+        # should the binding fail (and a stale copy that arrives after it succeeded is dropped
+        # when popped, as the cache counts it already).
         self.queue.add(pod_info(new, self.queue.info(key)), now)
         self._poke()
 
@@ -167,6 +170,8 @@ class Scheduler:
                 owner_spread = owner_selector(found)
         services = self.services.by_index("namespace", info.namespace)
         selector = default_selector(info.labels, services, owner, owner_spread)
+        if len(self._spread_selectors) >= _SPREAD_SELECTORS_KEPT:  # pods with labels of their own
+            self._spread_selectors.clear()
         self._spread_selectors[key] = selector
         return selector
 

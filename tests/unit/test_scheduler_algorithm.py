@@ -156,6 +156,22 @@ def test_successive_searches_start_where_the_last_one_stopped() -> None:
     assert algorithm.next_start == 460
 
 
+def _on_node(name: str) -> dict[str, Any]:
+    return {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+        {"matchFields": [{"key": "metadata.name", "operator": "In", "values": [name]}]}]}}}}
+
+
+def test_a_pod_pinned_to_one_node_by_name_is_filtered_there_only() -> None:
+    cache = _cluster(node("n0", taints=[CONTROL_PLANE_TAINT]), node("n1"), node("n2"))
+    algorithm = Algorithm(cache)
+    assert _place(algorithm, pod_info(pod("ds-n1", spec=_on_node("n1")))) == "n1"
+    assert algorithm.schedule(pod_info(pod("ds-n0", spec=_on_node("n0")))) == FitFailure(
+        "0/3 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, "
+        "2 node(s) didn't satisfy plugin(s) [NodeAffinity].",
+        frozenset({messages.TAINT_TOLERATION, messages.NODE_AFFINITY}))
+    assert len(cache.static) == 0  # no per-template columns for pods pinned by name
+
+
 def test_zones_spread_pods_away_from_a_crowded_zone() -> None:
     cache = _cluster(node("a1", labels={"topology.kubernetes.io/zone": "a"}),
                      node("a2", labels={"topology.kubernetes.io/zone": "a"}),
@@ -206,6 +222,8 @@ def _random_pod(rng: random.Random, name: str) -> Any:
         "cpu": rng.choice(["100m", "500m", "1500m"]), "memory": rng.choice(["64Mi", "900Mi"])}}}]
     if rng.random() < 0.2:
         containers[0]["ports"] = [{"containerPort": 80, "hostPort": 8080}]
+    if rng.random() < 0.1:
+        spec.update(_on_node(f"n{rng.randrange(32)}"))  # sometimes a node that does not exist
     return pod(name, spec=spec, containers=containers)
 
 
