@@ -20,6 +20,9 @@ commands:
   agent       the node agent: registers its Node and runs the pods bound to it
   controller-manager
               the control plane's reconcile loops (Deployments, ReplicaSets, nodes, ...)
+  scheduler   binds pending pods to nodes (filters, scores, FailedScheduling events)
+  hollow-nodes
+              many simulated nodes in one process (like KWOK), for scale tests
 
 Run `kubelab COMMAND --help` for a command's flags."""
 
@@ -55,6 +58,8 @@ def _lab(command: str) -> Callable[[list[str]], int]:
 
 COMMANDS = {"apiserver": _daemon("apiserver", "controlplane.apiserver"), "agent": _daemon("agent", "agent"),
             "controller-manager": _daemon("controller-manager", "controlplane.controllermanager"),
+            "scheduler": _daemon("scheduler", "controlplane.scheduler"),
+            "hollow-nodes": _daemon("hollow-nodes", "controlplane.hollow"),
             "up": _lab("up"), "status": _lab("status"), "down": _lab("down")}
 
 

@@ -312,6 +312,7 @@ class Registry:
             new = strategy.prepare_for_status_update(new, old)
         else:
             strategy.prepare_for_update(kind, new, old)
+            strategy.record_binding(new, old, format_time(self.clock()))
         apply_defaults(kind, new)
         if isinstance(new, core_pb2.Service) and isinstance(old, core_pb2.Service) and not status:
             self.allocations.keep_allocated(new.spec, old.spec)

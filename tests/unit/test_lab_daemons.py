@@ -11,7 +11,7 @@ STATE = Path("/var/lib/kubelab/kl")
 
 
 def test_the_api_server_runs_on_the_master_and_an_agent_on_every_node_after_it() -> None:
-    todo = launches(plan_lab(), STATE)
+    todo = launches(plan_lab(), STATE, ["apiserver", "agent"])
     assert [(launch.daemon, launch.node.name, launch.stage) for launch in todo] == [
         ("apiserver", "master", Stage.API),
         ("agent", "master", Stage.NODES),
@@ -20,6 +20,12 @@ def test_the_api_server_runs_on_the_master_and_an_agent_on_every_node_after_it()
     ]
     assert [launch.log for launch in todo] == [STATE / "master/apiserver.log", STATE / "master/agent.log",
                                                STATE / "worker1/agent.log", STATE / "worker2/agent.log"]
+
+
+def test_the_scheduler_runs_on_the_master_once_the_api_server_is_up() -> None:
+    todo = [(launch.daemon, launch.node.name, launch.stage, launch.args) for launch in launches(plan_lab(), STATE)
+            if launch.daemon == "scheduler"]
+    assert todo == [("scheduler", "master", Stage.NODES, ("--server", "10.240.0.10:6443"))]
 
 
 def test_apiserver_flags_use_the_labs_addresses() -> None:
