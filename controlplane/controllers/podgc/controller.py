@@ -25,8 +25,8 @@ from controlplane.client.api import modify
 from controlplane.client.informer import object_key
 from controlplane.controllers.base import ControllerContext
 from controlplane.controllers.indexes import POD_NODE_INDEX, pods_by_node
+from controlplane.controllers.podconditions import disruption_target, with_condition
 from controlplane.controllers.podgc import policy
-from controlplane.controllers.tainteviction.controller import DISRUPTION_TARGET, with_condition
 
 log = structlog.get_logger("controller.podgc")
 
@@ -71,8 +71,7 @@ class PodGcController:
             since = self.missing_since.setdefault(name, now)
             if now - since < self.settings.orphan_quarantine or not await self._really_gone(name):
                 continue
-            condition = meta_pb2.Condition(type=DISRUPTION_TARGET, status="True", reason="DeletionByPodGC",
-                                           message="PodGC: node no longer exists")
+            condition = disruption_target("DeletionByPodGC", "PodGC: node no longer exists", "")
             for pod in self.pods.by_index(POD_NODE_INDEX, name):
                 await self._force_delete(pod, condition, f"node {name} no longer exists")
 

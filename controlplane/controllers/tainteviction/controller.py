@@ -22,33 +22,22 @@ import structlog
 from controlplane.api import kinds, taints
 from controlplane.api.errors import ApiError, Reason
 from controlplane.api.timestamps import epoch, format_time
-from controlplane.api.v1 import core_pb2, meta_pb2
+from controlplane.api.v1 import core_pb2
 from controlplane.client.api import modify
 from controlplane.client.informer import object_key, split_key
 from controlplane.controllers.base import ControllerContext, QueueController
 from controlplane.controllers.indexes import POD_NODE_INDEX, pods_by_node
+from controlplane.controllers.podconditions import disruption_target, with_condition
 from controlplane.controllers.tainteviction.eviction import TaintSince, eviction_deadline
 
 log = structlog.get_logger("controller.tainteviction")
 
 NODE = kinds.by_kind("Node")
 POD = kinds.by_kind("Pod")
-DISRUPTION_TARGET = "DisruptionTarget"
 
 
 def noexecute_taints(node: Any) -> list[core_pb2.Taint]:
     return [taint for taint in node.spec.taints if taint.effect == taints.NO_EXECUTE] if node is not None else []
-
-
-def with_condition(conditions: Any, fresh: meta_pb2.Condition) -> None:
-    """Set (or replace) the condition of fresh's type in a repeated conditions field."""
-    for existing in conditions:
-        if existing.type == fresh.type:
-            if existing.status == fresh.status and existing.reason == fresh.reason:
-                return
-            existing.CopyFrom(fresh)
-            return
-    conditions.append(fresh)
 
 
 class TaintEvictionController(QueueController):
@@ -118,10 +107,8 @@ class TaintEvictionController(QueueController):
 
     async def _evict(self, pod: Any, key: str) -> None:
         await self.recorder.record(pod, "Normal", "TaintManagerEviction", f"Marking for deletion Pod {key}")
-        stamp = format_time(datetime.now(UTC))
-        target = meta_pb2.Condition(type=DISRUPTION_TARGET, status="True", reason="DeletionByTaintManager",
-                                    message="Taint manager: deleting due to NoExecute taint",
-                                    last_transition_time=stamp)
+        target = disruption_target("DeletionByTaintManager", "Taint manager: deleting due to NoExecute taint",
+                                   format_time(datetime.now(UTC)))
         try:
             await modify(self.client, POD, pod.metadata.namespace, pod.metadata.name,
                          lambda current: with_condition(current.status.conditions, target), status=True)
