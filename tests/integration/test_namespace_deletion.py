@@ -14,7 +14,7 @@ from controlplane.api import codec, kinds
 from controlplane.api.errors import ApiError, Reason
 from controlplane.client import ApiClient
 from tests.support.apiserver import ApiServerProcess
-from tests.support.controlplane import ControllerManagerProcess, control_plane
+from tests.support.control_plane import ControllerManagerProcess, control_plane
 from tests.support.wait import eventually
 
 NAMESPACE = kinds.by_kind("Namespace")

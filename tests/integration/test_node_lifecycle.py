@@ -27,7 +27,7 @@ from controlplane.controllers.base import ControllerContext
 from controlplane.controllers.nodelifecycle.controller import NodeLifecycleController
 from controlplane.controllers.nodelifecycle.health import Verdict, WitnessVerdict
 from tests.support.apiserver import ApiServerProcess
-from tests.support.controlplane import ControllerManagerProcess, control_plane
+from tests.support.control_plane import ControllerManagerProcess, control_plane
 from tests.support.wait import eventually
 
 NODE = kinds.by_kind("Node")

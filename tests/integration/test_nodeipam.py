@@ -13,7 +13,7 @@ import pytest
 from controlplane.api import codec, kinds
 from controlplane.client import ApiClient
 from tests.support.apiserver import ApiServerProcess
-from tests.support.controlplane import ControllerManagerProcess, control_plane
+from tests.support.control_plane import ControllerManagerProcess, control_plane
 from tests.support.wait import eventually
 
 NODE = kinds.by_kind("Node")

@@ -13,7 +13,7 @@ from controlplane.api import codec, kinds
 from controlplane.client import ApiClient
 from controlplane.client.api import modify
 from tests.support.apiserver import ApiServerProcess
-from tests.support.controlplane import ControllerManagerProcess, control_plane
+from tests.support.control_plane import ControllerManagerProcess, control_plane
 from tests.support.wait import eventually
 
 NODE = kinds.by_kind("Node")

@@ -1,5 +1,6 @@
 """A real `kubelab controller-manager` process beside a real API server, for integration tests:
-started with the test's flags, killed at the end whatever happens.
+started with the test's flags, killed at the end whatever happens. (Not named `controlplane.py`:
+a script run from tests/support/ would import it in place of the `controlplane` package.)
 
     with control_plane(tmp_path, apiserver_args=["--event-ttl", "2"],
                        manager_args=["--controllers", "garbagecollector"]) as (apiserver, manager):
@@ -22,10 +23,11 @@ from tests.support.wait import eventually_sync
 
 
 class ControllerManagerProcess:
-    def __init__(self, server: str, log_path: Path, *extra_args: str) -> None:
+    def __init__(self, server: str, log_path: Path, *extra_args: str, env: dict[str, str] | None = None) -> None:
         self.server = server
         self.log_path = log_path
         self.extra_args = extra_args
+        self.env = env or {}
         self.process: subprocess.Popen[bytes] | None = None
         self._log_offset = 0
 
@@ -36,7 +38,7 @@ class ControllerManagerProcess:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "controlplane.cli", "controller-manager", "--server", self.server,
                  "--log-format", "json", *self.extra_args],
-                stdout=subprocess.DEVNULL, stderr=log, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                stdout=subprocess.DEVNULL, stderr=log, env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env})
         eventually_sync(self._serving, timeout=timeout, what="the controller manager to serve")
 
     def _serving(self) -> bool:
