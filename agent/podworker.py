@@ -62,6 +62,7 @@ class PodWorker:
 
     def update(self, pod: core_pb2.Pod) -> None:
         self.pod = pod
+        self.reporter.observe(pod)
         self._changed.set()
 
     def removed_from_api(self) -> None:
