@@ -6,5 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from controlplane.controllers.base import Controller, ControllerContext
+from controlplane.controllers.endpoints import EndpointsController
+from controlplane.controllers.endpointslice import EndpointSliceController
+from controlplane.controllers.endpointslicemirroring import EndpointSliceMirroringController
 
-CONTROLLERS: dict[str, Callable[[ControllerContext], Controller]] = {}
+CONTROLLERS: dict[str, Callable[[ControllerContext], Controller]] = {
+    "endpoints": EndpointsController,
+    "endpointslice": EndpointSliceController,
+    "endpointslicemirroring": EndpointSliceMirroringController,
+}
