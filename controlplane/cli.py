@@ -20,6 +20,7 @@ commands:
   agent       the node agent: registers its Node and runs the pods bound to it
   controller-manager
               the control plane's reconcile loops (Deployments, ReplicaSets, nodes, ...)
+  dns         the cluster DNS: Service and pod names from watch caches, on the node's address
 
 Run `kubelab COMMAND --help` for a command's flags."""
 
@@ -55,6 +56,7 @@ def _lab(command: str) -> Callable[[list[str]], int]:
 
 COMMANDS = {"apiserver": _daemon("apiserver", "controlplane.apiserver"), "agent": _daemon("agent", "agent"),
             "controller-manager": _daemon("controller-manager", "controlplane.controllermanager"),
+            "dns": _daemon("dns", "controlplane.dns"),
             "up": _lab("up"), "status": _lab("status"), "down": _lab("down")}
 
 
