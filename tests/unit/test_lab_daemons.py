@@ -11,7 +11,7 @@ STATE = Path("/var/lib/kubelab/kl")
 
 
 def test_the_api_server_runs_on_the_master_and_an_agent_on_every_node_after_it() -> None:
-    todo = launches(plan_lab(), STATE)
+    todo = launches(plan_lab(), STATE, ["apiserver", "agent"])
     assert [(launch.daemon, launch.node.name, launch.stage) for launch in todo] == [
         ("apiserver", "master", Stage.API),
         ("agent", "master", Stage.NODES),
@@ -20,6 +20,20 @@ def test_the_api_server_runs_on_the_master_and_an_agent_on_every_node_after_it()
     ]
     assert [launch.log for launch in todo] == [STATE / "master/apiserver.log", STATE / "master/agent.log",
                                                STATE / "worker1/agent.log", STATE / "worker2/agent.log"]
+
+
+def test_the_controller_manager_runs_on_the_master_and_dns_on_every_node_once_the_api_answers() -> None:
+    todo = launches(plan_lab(), STATE, ["apiserver", "controller-manager", "dns"])
+    assert [(launch.daemon, launch.node.name, launch.stage) for launch in todo] == [
+        ("apiserver", "master", Stage.API),
+        ("controller-manager", "master", Stage.NODES),
+        ("dns", "master", Stage.NODES),
+        ("dns", "worker1", Stage.NODES),
+        ("dns", "worker2", Stage.NODES),
+    ]
+    assert todo[1].args == ("--server", "10.240.0.10:6443")
+    assert todo[3].args == ("--server", "10.240.0.10:6443", "--node-name", "worker1", "--node-ip", "10.240.0.11",
+                            "--resolv-conf", "")
 
 
 def test_apiserver_flags_use_the_labs_addresses() -> None:
