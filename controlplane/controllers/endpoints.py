@@ -14,7 +14,7 @@ from controlplane.api.v1 import core_pb2
 from controlplane.client.informer import object_key, split_key
 from controlplane.controllers import servicetriggers
 from controlplane.controllers.base import ControllerContext, QueueController
-from controlplane.controllers.endpointsubsets import plan_endpoints
+from controlplane.controllers.endpointsubsets import TRIGGER_TIME_ANNOTATION, plan_endpoints
 from controlplane.controllers.writetracker import WriteTracker
 
 log = structlog.get_logger("controller.endpoints")
@@ -44,12 +44,15 @@ class EndpointsController(QueueController):
             self.queue.add(key)
 
     def _endpoints_changed(self, old: core_pb2.Endpoints | None, new: core_pb2.Endpoints | None) -> None:
-        # Someone else's edit (or deletion) of a managed Endpoints is undone; our own writes land here too.
+        # Someone else's edit (or deletion) of a managed Endpoints is undone; our own writes land here
+        # too. Ours whose Service is gone (deleted while we were down) are removed.
         changed = new or old
         assert changed is not None
         key = object_key(changed)
         service = self.services.get_by_key(key)
-        if service is not None and service.spec.selector:
+        managed = service.spec.selector if service is not None else (
+            new is not None and TRIGGER_TIME_ANNOTATION in new.metadata.annotations)
+        if managed:
             self.queue.add(key)
 
     async def reconcile(self, key: str) -> float | None:

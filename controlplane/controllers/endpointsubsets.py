@@ -9,12 +9,17 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from controlplane.api.v1 import core_pb2
 from controlplane.controllers import podendpoints
 
 HEADLESS_LABEL = "service.kubernetes.io/headless"
 OVER_CAPACITY_ANNOTATION = "endpoints.kubernetes.io/over-capacity"
+# When the change of a pod or the Service that led to this version happened; it also marks the
+# Endpoints as this controller's, so that one left behind by a Service deleted while the controller
+# was down is recognised and removed.
+TRIGGER_TIME_ANNOTATION = "endpoints.kubernetes.io/last-change-trigger-time"
 TRUNCATED = "truncated"
 MAX_ADDRESSES = 1000  # Kubernetes' maxCapacity of one Endpoints object
 
@@ -142,6 +147,28 @@ def truncate(subsets: list[core_pb2.EndpointSubset], capacity: int = MAX_ADDRESS
     return True
 
 
+def _parse_time(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def trigger_time(service: core_pb2.Service, pods: Iterable[core_pb2.Pod]) -> str:
+    """The latest change among the Service and its pods that an endpoint shows: creation, a Ready
+    transition, a deletion ("" when none is known)."""
+    moments = [_parse_time(service.metadata.creation_timestamp)]
+    for pod in pods:
+        if not podendpoints.selects(service.spec.selector, pod.metadata.labels):
+            continue
+        moments.append(_parse_time(pod.metadata.creation_timestamp))
+        moments.append(_parse_time(pod.metadata.deletion_timestamp))
+        moments.extend(_parse_time(c.last_transition_time) for c in pod.status.conditions if c.type == "Ready")
+    known = [moment for moment in moments if moment is not None]
+    return max(known).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if known else ""
+
+
 @dataclass(frozen=True)
 class EndpointsPlan:
     """What to write: the object (created when `create`, else updated), or nothing when it is right."""
@@ -152,6 +179,7 @@ class EndpointsPlan:
 
 def plan_endpoints(service: core_pb2.Service, pods: Iterable[core_pb2.Pod],
                    current: core_pb2.Endpoints | None) -> EndpointsPlan:
+    pods = list(pods)
     subsets = service_subsets(service, pods)
     truncated = truncate(subsets)
     wanted = core_pb2.Endpoints()
@@ -174,5 +202,10 @@ def plan_endpoints(service: core_pb2.Service, pods: Iterable[core_pb2.Pod],
     else:
         wanted.metadata.annotations.pop(OVER_CAPACITY_ANNOTATION, None)
     if current is not None and wanted == current:
-        return EndpointsPlan(None)
+        return EndpointsPlan(None)  # the trigger time changes only along with what it dates
+    when = trigger_time(service, pods)
+    if when:
+        wanted.metadata.annotations[TRIGGER_TIME_ANNOTATION] = when
+    else:
+        wanted.metadata.annotations.pop(TRIGGER_TIME_ANNOTATION, None)
     return EndpointsPlan(wanted, create=current is None)

@@ -281,3 +281,26 @@ async def test_a_service_without_pods_has_a_placeholder_slice_and_endpoints_with
     assert not eps.endpoints and not eps.ports
     endpoints = await eventually(lambda: endpoints_of(client, "lonely"), timeout=10, what="empty Endpoints")
     assert not endpoints.subsets
+
+
+async def test_endpoints_of_a_service_deleted_while_the_controller_manager_was_down_are_removed(
+        api: ApiClient, manager: DaemonProcess) -> None:
+    await start_pod(api, "web-1", "10.244.3.2")
+    await api.create(service_manifest("web", selector={"app": "web"}))
+
+    async def listed() -> bool:
+        return addresses(await endpoints_of(api, "web")) == (["10.244.3.2"], [])
+
+    await eventually(listed, timeout=10, what="the Endpoints of web")
+    assert manager.stop() == 0
+    await api.delete(SERVICE, "default", "web")
+    await api.create(codec.decode_object({
+        "apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "someone-elses", "namespace": "default"},
+        "subsets": [{"addresses": [{"ip": "192.168.60.1"}]}]}))
+    manager.start()
+
+    async def gone() -> bool:
+        return await endpoints_of(api, "web") is None and not await slices_of(api, "web")
+
+    await eventually(gone, timeout=10, what="the leftover Endpoints and slices to go")
+    assert addresses(await endpoints_of(api, "someone-elses")) == (["192.168.60.1"], [])

@@ -11,9 +11,11 @@ from controlplane.api.v1 import core_pb2
 from controlplane.controllers.endpointsubsets import (
     HEADLESS_LABEL,
     OVER_CAPACITY_ANNOTATION,
+    TRIGGER_TIME_ANNOTATION,
     plan_endpoints,
     repack,
     service_subsets,
+    trigger_time,
     truncate,
 )
 
@@ -153,3 +155,20 @@ def test_plan_creates_then_is_quiet_until_something_changes() -> None:
     assert not changed.create and changed.endpoints is not None
     assert changed.endpoints.metadata.resource_version == "7"
     assert [a.ip for a in changed.endpoints.subsets[0].not_ready_addresses] == ["10.244.1.2"]
+
+
+def test_the_trigger_time_is_the_latest_change_of_the_service_and_its_pods() -> None:
+    svc = service()
+    svc.metadata.creation_timestamp = "2026-01-01T10:00:00Z"
+    first = pod("a", "10.244.1.2")
+    first.metadata.creation_timestamp = "2026-01-01T10:01:00Z"
+    first.status.conditions[0].last_transition_time = "2026-01-01T10:02:30Z"
+    other = pod("b", "10.244.1.3", labels={"app": "db"})
+    other.metadata.creation_timestamp = "2026-01-01T11:00:00Z"
+    assert trigger_time(svc, [first, other]) == "2026-01-01T10:02:30Z"
+    first.metadata.deletion_timestamp = "2026-01-01T10:05:00Z"
+    assert trigger_time(svc, [first]) == "2026-01-01T10:05:00Z"
+    assert trigger_time(service(), []) == ""
+    plan = plan_endpoints(svc, [first], None)
+    assert plan.endpoints is not None
+    assert plan.endpoints.metadata.annotations[TRIGGER_TIME_ANNOTATION] == "2026-01-01T10:05:00Z"
