@@ -281,3 +281,24 @@ def test_dig_gets_the_same_answers_over_udp_and_tcp(dns: DaemonProcess) -> None:
                           "_dns._udp.kube-dns.kube-system.svc.cluster.local"], capture_output=True, text=True,
                          timeout=20)
     assert srv.stdout.split() == ["0", "100", "53", "kube-dns.kube-system.svc.cluster.local."], srv
+
+
+async def test_answers_come_from_the_watch_cache_even_with_the_api_server_gone(tmp_path: Path) -> None:
+    own = Cluster(tmp_path)
+    try:
+        own.apiserver.start()
+        server = own.dns("alone", "--resolv-conf", "", "--register-service", "")
+        client = own.apiserver.client()
+        try:
+            await client.create(codec.decode_object({"apiVersion": "v1", "kind": "Service",
+                                                     "metadata": {"name": "cached", "namespace": "default"},
+                                                     "spec": {"clusterIP": "10.96.7.7", "ports": [{"port": 80}]}}))
+        finally:
+            await client.close()
+        expected = ["cached.default.svc.cluster.local. 30 IN A 10.96.7.7"]
+        await answers(server, "cached.default.svc.cluster.local", expected)
+        own.apiserver.kill()
+        for tcp in (False, True):
+            assert records(await ask(server, "cached.default.svc.cluster.local", tcp=tcp)) == expected
+    finally:
+        own.close()
