@@ -201,6 +201,7 @@ def test_only_ready_pods_are_endpoints_and_an_unready_one_leaves_without_restart
 
 def test_a_pod_gets_variables_for_the_services_that_existed_before_it(cluster: Lab) -> None:
     web = json.loads(cluster.klctl_ok("get", "svc", "web", "-o", "json"))["spec"]["clusterIP"]
+    cluster.klctl_ok("create", "service", "clusterip", "late", "--tcp=80")  # after the pod started
     env = dict(line.split("=", 1) for line in cluster.klctl_ok("exec", "client", "--", "env").splitlines()
                if "=" in line)
     assert env["WEB_SERVICE_HOST"] == web and env["WEB_SERVICE_PORT"] == "80"
@@ -208,6 +209,7 @@ def test_a_pod_gets_variables_for_the_services_that_existed_before_it(cluster: L
     assert env["WEB_PORT_80_TCP_PROTO"] == "tcp" and env["WEB_PORT_80_TCP_ADDR"] == web
     assert env["KUBERNETES_SERVICE_HOST"] == "10.96.0.1" and env["KUBERNETES_SERVICE_PORT"] == "443"
     assert not any(name.startswith(("NGINX_", "SEARCH_")) for name in env), "headless and ExternalName have none"
+    assert not any(name.startswith("LATE_") for name in env), "a service made after the container started"
 
 
 def test_every_node_runs_a_dns_registered_behind_kube_dns(cluster: Lab) -> None:
