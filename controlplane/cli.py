@@ -23,6 +23,7 @@ commands:
   scheduler   binds pending pods to nodes (filters, scores, FailedScheduling events)
   hollow-nodes
               many simulated nodes in one process (like KWOK), for scale tests
+  dns         the cluster DNS: Service and pod names from watch caches, on the node's address
 
 Run `kubelab COMMAND --help` for a command's flags."""
 
@@ -60,6 +61,7 @@ COMMANDS = {"apiserver": _daemon("apiserver", "controlplane.apiserver"), "agent"
             "controller-manager": _daemon("controller-manager", "controlplane.controllermanager"),
             "scheduler": _daemon("scheduler", "controlplane.scheduler"),
             "hollow-nodes": _daemon("hollow-nodes", "controlplane.hollow"),
+            "dns": _daemon("dns", "controlplane.dns"),
             "up": _lab("up"), "status": _lab("status"), "down": _lab("down")}
 
 

@@ -6,6 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from controlplane.controllers.base import Controller, ControllerContext
+from controlplane.controllers.endpoints import EndpointsController
+from controlplane.controllers.endpointslice import EndpointSliceController
+from controlplane.controllers.endpointslicemirroring import EndpointSliceMirroringController
 from controlplane.controllers.garbagecollector.controller import GarbageCollector
 from controlplane.controllers.namespace.controller import NamespaceController
 from controlplane.controllers.nodeipam.controller import NodeIpamController
@@ -22,4 +25,7 @@ CONTROLLERS: dict[str, Callable[[ControllerContext], Controller]] = {
     "podgc": PodGcController,
     "garbagecollector": GarbageCollector,
     "namespace": NamespaceController,
+    "endpoints": EndpointsController,
+    "endpointslice": EndpointSliceController,
+    "endpointslicemirroring": EndpointSliceMirroringController,
 }

@@ -77,11 +77,18 @@ def _scheduler(plan: LabPlan, node: NodePlan, directory: Path) -> tuple[str, ...
     return ("--server", plan.api_address)
 
 
+def _dns(plan: LabPlan, node: NodePlan, directory: Path) -> tuple[str, ...]:
+    # On the node's own address (the proxy answers the cluster DNS address, 10.96.0.10), and with no
+    # upstream resolver: the lab's nodes reach nothing outside the machine, and must not try.
+    return ("--server", plan.api_address, "--node-name", node.name, "--node-ip", str(node.ip), "--resolv-conf", "")
+
+
 DAEMONS: tuple[DaemonSpec, ...] = (
     DaemonSpec("apiserver", MASTER_ONLY, Stage.API, _apiserver),
     DaemonSpec("controller-manager", MASTER_ONLY, Stage.NODES, _controller_manager),
     DaemonSpec("agent", ALL_ROLES, Stage.NODES, _agent),
     DaemonSpec("scheduler", MASTER_ONLY, Stage.NODES, _scheduler),
+    DaemonSpec("dns", ALL_ROLES, Stage.NODES, _dns),
 )
 DAEMON_NAMES = tuple(spec.name for spec in DAEMONS)
 NODE_AGENT = "agent"  # the daemon that makes Nodes Ready

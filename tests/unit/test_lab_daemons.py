@@ -30,6 +30,20 @@ def test_the_scheduler_runs_on_the_master_once_the_api_server_is_up() -> None:
     assert todo == [("scheduler", "master", Stage.NODES, ("--server", "10.240.0.10:6443"))]
 
 
+def test_the_controller_manager_runs_on_the_master_and_dns_on_every_node_once_the_api_answers() -> None:
+    todo = launches(plan_lab(), STATE, ["apiserver", "controller-manager", "dns"])
+    assert [(launch.daemon, launch.node.name, launch.stage) for launch in todo] == [
+        ("apiserver", "master", Stage.API),
+        ("controller-manager", "master", Stage.NODES),
+        ("dns", "master", Stage.NODES),
+        ("dns", "worker1", Stage.NODES),
+        ("dns", "worker2", Stage.NODES),
+    ]
+    assert todo[1].args[:2] == ("--server", "10.240.0.10:6443")
+    assert todo[3].args == ("--server", "10.240.0.10:6443", "--node-name", "worker1", "--node-ip", "10.240.0.11",
+                            "--resolv-conf", "")
+
+
 def test_apiserver_flags_use_the_labs_addresses() -> None:
     apiserver = launches(plan_lab(), STATE, ["apiserver"])[0]
     assert apiserver.args == ("--listen", "10.240.0.10:6443", "--data-dir", "/var/lib/kubelab/kl/master/apiserver",
