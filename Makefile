@@ -44,6 +44,8 @@ proto: install
 bench: install
 	@$(BIN)/python bench/api_bench.py
 	@$(BIN)/python bench/pod_bench.py
+	@$(BIN)/python bench/sched_bench.py
+	@$(BIN)/python bench/endpoints_bench.py
 	@$(BIN)/python bench/proxy_bench.py
 
 clean:
