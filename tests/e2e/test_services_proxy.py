@@ -20,6 +20,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.lab import Lab, LabFactory
+from tests.support.pods import get_pod, is_ready, restarts
 from tests.support.servicelab import (
     answers_from_node,
     answers_from_pod,
@@ -49,11 +50,27 @@ def cluster(request: pytest.FixtureRequest, module_labs: LabFactory) -> Iterator
     lab = module_labs(workers=2, env={"KUBELAB_LAB_PROXY_MODE": request.param})
     manifests = [demo_pod(name, node) for name, node in PODS.items()]
     manifests += [busybox_pod("client", "worker1"), udp_echo_pod("echo", "worker2", 5353),
-                  udp_echo_pod("echo2", "worker1", 5353)]
+                  udp_echo_pod("echo2", "worker1", 5353), flip_pod("flip-1", "worker1"), flip_pod("flip-2", "worker2")]
     lab.klctl_ok("apply", "-f", lab.write("pods.yaml", "---\n".join(manifests)))
     wait_ready(lab, PODS)
-    wait_running(lab, ["client", "echo", "echo2"])
+    wait_running(lab, ["client", "echo", "echo2", "flip-1", "flip-2"])
     yield lab
+
+
+def flip_pod(name: str, node: str) -> str:
+    """A demo pod labelled app=flip that is Ready while /tmp/ready exists (an exec probe, S1.5)."""
+    return f"""\
+apiVersion: v1
+kind: Pod
+metadata: {{name: {name}, labels: {{app: flip}}}}
+spec:
+  nodeName: {node}
+  containers:
+  - name: web
+    image: kubelab/demo:1
+    ports: [{{name: http, containerPort: 3000}}]
+    readinessProbe: {{exec: {{command: [cat, /tmp/ready]}}, periodSeconds: 1, failureThreshold: 1}}
+"""
 
 
 def apply(lab: Lab, name: str, *documents: str) -> None:
@@ -267,3 +284,47 @@ def tables(lab: Lab, node: str) -> str:
     result = lab.exec_in(node, "nft", "list", "tables")
     assert result.returncode == 0, result.stderr
     return result.stdout
+
+
+def test_a_pod_that_turns_unready_gets_no_more_traffic_and_no_request_fails(cluster: Lab) -> None:
+    """S1.2 through the whole chain: probe -> pod status -> endpoints controller -> proxies."""
+    for pod in ("flip-1", "flip-2"):
+        cluster.klctl_ok("exec", pod, "--", "touch", "/tmp/ready")
+    wait_ready(cluster, ["flip-1", "flip-2"])
+    apply(cluster, "flip", service("flip", extra="  type: NodePort\n  selector: {app: flip}\n"))
+    url = f"http://{cluster.node_ips['worker2']}:{node_port(cluster, 'flip')}/"
+    eventually_sync(lambda: {hostname_of(try_get(url) or "") for _ in range(10)} == {"flip-1", "flip-2"},
+                    timeout=30, what="both pods to answer through the service")
+    results: list[tuple[float, str]] = []
+    stop = threading.Event()
+
+    def hammer() -> None:  # a client that retries nothing
+        while not stop.is_set():
+            started = time.monotonic()
+            try:
+                results.append((started, hostname_of(http_get(url, timeout=5))))
+            except OSError as error:
+                results.append((started, f"FAILED {error}"))
+
+    worker = threading.Thread(target=hammer)
+    worker.start()
+    try:
+        time.sleep(1)
+        cluster.klctl_ok("exec", "flip-2", "--", "rm", "/tmp/ready")
+        unready = time.monotonic()
+
+        def flip_2_gone() -> bool:
+            return bool(results) and results[-1][0] > unready and not any(
+                answer == "flip-2" for at, answer in results if at > time.monotonic() - 1)
+
+        eventually_sync(flip_2_gone, timeout=30, what="flip-2 to get no more requests", interval=0.2)
+        time.sleep(1)
+    finally:
+        stop.set()
+        worker.join()
+    failures = [answer for _, answer in results if answer.startswith("FAILED")]
+    assert not failures, failures[:3]
+    last_flip_2 = max(at for at, answer in results if answer == "flip-2")
+    assert all(answer == "flip-1" for at, answer in results if at > last_flip_2)
+    pod = get_pod(cluster, "flip-2")
+    assert pod is not None and not is_ready(pod) and restarts(pod) == 0, "unready, not restarted"
