@@ -250,42 +250,6 @@ def test_an_endpoint_that_leaves_gets_no_more_traffic_and_no_request_fails(clust
     assert late and "web-b" not in late, late
 
 
-def test_a_proxy_replaces_what_a_killed_one_left_and_removes_everything_when_stopped(cluster: Lab) -> None:
-    mode = cluster.env["KUBELAB_LAB_PROXY_MODE"]
-    expose(cluster, "again", ["web-a", "web-c"])
-    address = cluster_ip(cluster, "again")
-    eventually_sync(lambda: set(answers_from_node(cluster, "worker2", f"http://{address}/", 6)) == {"web-a", "web-c"},
-                    timeout=30, what="worker2 to serve the service", interval=0.5)
-    record = next(d for d in cluster.daemons() if d["node"] == "worker2" and d["daemon"] == "proxy")
-    os.kill(record["pid"], signal.SIGKILL)
-    assert "table ip kubelab" in tables(cluster, "worker2"), "a killed proxy leaves its table behind"
-    # The service changes while worker2 has no proxy; the next one must follow from the stale state.
-    apply(cluster, "again-slice", endpoint_slice("again-1", "again", [endpoint(cluster, "web-b")], HTTP))
-    log = (cluster.workdir / "replacement-proxy.log").open("ab")
-    replacement = subprocess.Popen(record["argv"], env={**cluster.environment(), "KUBELAB_PROXY_MODE": mode},
-                                   stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
-    try:
-        eventually_sync(lambda: set(answers_from_node(cluster, "worker2", f"http://{address}/", 6)) == {"web-b"},
-                        timeout=30, what="the new proxy to apply the change", interval=0.5)
-        assert tables(cluster, "worker2").count("table ip kubelab") == 1
-    finally:
-        replacement.send_signal(signal.SIGTERM)
-        code = replacement.wait(timeout=30)
-        log.close()
-    assert code == 0
-    assert "kubelab" not in tables(cluster, "worker2")
-    interfaces = cluster.exec_in("worker2", "ip", "-br", "link").stdout
-    assert f"{cluster.prefix}-svc0" not in interfaces
-    assert "10700:" not in cluster.exec_in("worker2", "ip", "rule").stdout
-    assert "klb" not in cluster.exec_in("worker2", "ip", "-4", "addr", "show", "dev", "eth0").stdout
-
-
-def tables(lab: Lab, node: str) -> str:
-    result = lab.exec_in(node, "nft", "list", "tables")
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
 def test_a_pod_that_turns_unready_gets_no_more_traffic_and_no_request_fails(cluster: Lab) -> None:
     """S1.2 through the whole chain: probe -> pod status -> endpoints controller -> proxies."""
     for pod in ("flip-1", "flip-2"):
@@ -328,3 +292,40 @@ def test_a_pod_that_turns_unready_gets_no_more_traffic_and_no_request_fails(clus
     assert all(answer == "flip-1" for at, answer in results if at > last_flip_2)
     pod = get_pod(cluster, "flip-2")
     assert pod is not None and not is_ready(pod) and restarts(pod) == 0, "unready, not restarted"
+
+
+def test_a_proxy_replaces_what_a_killed_one_left_and_removes_everything_when_stopped(cluster: Lab) -> None:
+    """Last of the module: worker2 is left without a proxy."""
+    mode = cluster.env["KUBELAB_LAB_PROXY_MODE"]
+    expose(cluster, "again", ["web-a", "web-c"])
+    address = cluster_ip(cluster, "again")
+    eventually_sync(lambda: set(answers_from_node(cluster, "worker2", f"http://{address}/", 6)) == {"web-a", "web-c"},
+                    timeout=30, what="worker2 to serve the service", interval=0.5)
+    record = next(d for d in cluster.daemons() if d["node"] == "worker2" and d["daemon"] == "proxy")
+    os.kill(record["pid"], signal.SIGKILL)
+    assert "table ip kubelab" in tables(cluster, "worker2"), "a killed proxy leaves its table behind"
+    # The service changes while worker2 has no proxy; the next one must follow from the stale state.
+    apply(cluster, "again-slice", endpoint_slice("again-1", "again", [endpoint(cluster, "web-b")], HTTP))
+    log = (cluster.workdir / "replacement-proxy.log").open("ab")
+    replacement = subprocess.Popen(record["argv"], env={**cluster.environment(), "KUBELAB_PROXY_MODE": mode},
+                                   stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+    try:
+        eventually_sync(lambda: set(answers_from_node(cluster, "worker2", f"http://{address}/", 6)) == {"web-b"},
+                        timeout=30, what="the new proxy to apply the change", interval=0.5)
+        assert tables(cluster, "worker2").count("table ip kubelab") == 1
+    finally:
+        replacement.send_signal(signal.SIGTERM)
+        code = replacement.wait(timeout=30)
+        log.close()
+    assert code == 0
+    assert "kubelab" not in tables(cluster, "worker2")
+    interfaces = cluster.exec_in("worker2", "ip", "-br", "link").stdout
+    assert f"{cluster.prefix}-svc0" not in interfaces
+    assert "10700:" not in cluster.exec_in("worker2", "ip", "rule").stdout
+    assert "klb" not in cluster.exec_in("worker2", "ip", "-4", "addr", "show", "dev", "eth0").stdout
+
+
+def tables(lab: Lab, node: str) -> str:
+    result = lab.exec_in(node, "nft", "list", "tables")
+    assert result.returncode == 0, result.stderr
+    return result.stdout
