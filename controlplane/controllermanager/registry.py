@@ -6,5 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from controlplane.controllers.base import Controller, ControllerContext
+from controlplane.controllers.deployment import DeploymentController
+from controlplane.controllers.replicaset import ReplicaSetController
 
-CONTROLLERS: dict[str, Callable[[ControllerContext], Controller]] = {}
+CONTROLLERS: dict[str, Callable[[ControllerContext], Controller]] = {
+    "replicaset": ReplicaSetController,
+    "deployment": DeploymentController,
+}
