@@ -4,7 +4,11 @@ control exactly when each pod turns ready; end-to-end tests on the lab use real 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from controlplane.api import kinds
 from controlplane.api.errors import ApiError, Reason
@@ -72,3 +76,60 @@ async def report(api: ApiClient, pod: core_pb2.Pod, *, ready: bool, node: str = 
             raise
         assert isinstance(stored, core_pb2.Pod)
         return stored
+
+
+class AutoNode:
+    """The test as a node that runs every pod it is given: binds it, reports it Running and (when
+    `ready(pod)` says so) Ready, and finishes the deletion of pods being deleted, as an agent does
+    once their containers stopped. Use as `async with AutoNode(api) as node:`; `node.ready` can be
+    changed on the way."""
+
+    def __init__(self, api: ApiClient, ready: Callable[[core_pb2.Pod], bool] = lambda pod: True,
+                 node: str = "node-a") -> None:
+        self.api = api
+        self.ready = ready
+        self.node = node
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> AutoNode:
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    async def _run(self) -> None:
+        while True:
+            items, version = await self.api.list(POD, "default")
+            for pod in items:
+                await self._handle(pod)
+            try:
+                async for event in self.api.watch(POD, "default", resource_version=version):
+                    if event.type != "DELETED":
+                        await self._handle(event.object)
+            except ApiError:
+                continue
+
+    async def _handle(self, pod: Any) -> None:
+        try:
+            if pod.metadata.deletion_timestamp:
+                await self.api.delete(POD, pod.metadata.namespace, pod.metadata.name, grace_period=0)
+                return
+            want_ready = self.ready(pod)
+            is_ready = any(c.type == "Ready" and c.status == ("True" if want_ready else "False")
+                           for c in pod.status.conditions)
+            if pod.spec.node_name and pod.status.phase == "Running" and is_ready:
+                return
+            await report(self.api, pod, ready=want_ready, node=self.node)
+        except ApiError as error:
+            if error.reason not in (Reason.NOT_FOUND, Reason.CONFLICT):
+                raise
+
+    async def settle(self) -> None:
+        """Look at every pod again now (after `ready` changed)."""
+        items, _ = await self.api.list(POD, "default")
+        for pod in items:
+            await self._handle(pod)
