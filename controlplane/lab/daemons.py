@@ -52,9 +52,14 @@ def _agent(plan: LabPlan, node: NodePlan, directory: Path) -> tuple[str, ...]:
     return args
 
 
+def _controller_manager(plan: LabPlan, node: NodePlan, directory: Path) -> tuple[str, ...]:
+    return ("--server", plan.api_address)
+
+
 DAEMONS: tuple[DaemonSpec, ...] = (
     DaemonSpec("apiserver", MASTER_ONLY, Stage.API, _apiserver),
     DaemonSpec("agent", ALL_ROLES, Stage.NODES, _agent),
+    DaemonSpec("controller-manager", MASTER_ONLY, Stage.NODES, _controller_manager),
 )
 DAEMON_NAMES = tuple(spec.name for spec in DAEMONS)
 NODE_AGENT = "agent"  # the daemon that makes Nodes Ready
