@@ -1,18 +1,19 @@
 """`klctl run`: one pod of an image, as modern kubectl makes it (labels run=NAME, the container named
 after the pod, the words after `--` as its arguments or, with --command, its command).
 
-With -i or --attach, klctl waits for the pod to run (or finish), then shows what its container
-prints, from its first line, until it ends; with a restart policy of Never or OnFailure it then
+With -i or --attach, klctl waits for the pod to run (or finish), then attaches to its container's
+own process (the Streams service's PodAttach: its output from its first line, klctl's stdin into its
+stdin with -i, klctl's terminal as its terminal with -t) until it ends; a pod already finished
+shows its logs instead, as kubectl does. With a restart policy of Never or OnFailure klctl then
 waits for the pod to finish and exits with the container's exit status (`pod default/t terminated
-(Error)`); with --rm it deletes the pod at the end (`pod "t" deleted`). The output is read from
-the container's log as it is written (what kubectl itself falls back to when it cannot attach):
-what the container reads on its stdin is not sent from klctl.
+(Error)`); with --rm it deletes the pod at the end (`pod "t" deleted`).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from typing import Any
 
@@ -23,6 +24,7 @@ from controlplane.client.streams import StreamsClient
 from controlplane.klctl import printers
 from controlplane.klctl.context import Context, UsageError
 from controlplane.klctl.rollouts import parse_duration
+from controlplane.klctl.verbs_streams import _attach, _raw_terminal, _terminal_size
 from controlplane.klctl.verbs_write import _create
 
 POD = kinds.by_kind("Pod")
@@ -114,11 +116,39 @@ async def _attached(context: Context, args: argparse.Namespace) -> int:
         pod = await asyncio.wait_for(_watch_pod(context, args.name, _running_and_ready_or_finished), timeout)
     except TimeoutError:
         raise UsageError("timed out waiting for the condition") from None
-    await _show_output(context, pod, follow=pod.status.phase not in _FINISHED)
+    if pod.status.phase in _FINISHED:
+        await _show_output(context, pod, follow=False)
+    else:
+        try:
+            await _attach_to(context, args)
+        except ApiError as error:
+            if error.reason is Reason.UNAVAILABLE:
+                raise
+            print(f"warning: couldn't attach to pod/{args.name}, falling back to streaming logs: {error.message}",
+                  file=sys.stderr)
+            await _show_output(context, pod, follow=True)
     if args.restart == "Always":
         return 0
     pod = await _watch_pod(context, args.name, _finished)
     return _exit_status(pod)
+
+
+async def _attach_to(context: Context, args: argparse.Namespace) -> None:
+    """The container's output until it exits, with our stdin (and terminal) as its own."""
+    use_tty = args.tty and os.isatty(sys.stdin.fileno())
+    if args.tty and not use_tty and not args.quiet:
+        print("Unable to use a TTY - input is not a terminal or the right kind of file", file=sys.stderr)
+    session = await StreamsClient(context.client.channel).attach(
+        context.namespace, args.name, stdin=args.stdin, tty=use_tty, size=_terminal_size() if use_tty else None)
+    if use_tty and args.stdin and not args.quiet:
+        print("If you don't see a command prompt, try pressing enter.", file=sys.stderr, flush=True)
+    try:
+        with _raw_terminal(use_tty):
+            await _attach(session, stdin=args.stdin, tty=use_tty)
+    except* ApiError as errors:
+        raise errors.exceptions[0] from None
+    finally:
+        session.cancel()
 
 
 async def _show_output(context: Context, pod: core_pb2.Pod, *, follow: bool) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from controlplane.api import kinds
 from controlplane.api.v1 import apps_pb2, core_pb2
 from controlplane.client import ApiClient
 from tests.integration import workloads
@@ -360,3 +361,20 @@ async def test_a_controller_manager_killed_mid_rollout_finishes_it_after_a_resta
     assert sorted(rs.spec.replicas for rs in sets) == [0, 6]
     pods = await pods_of(cluster, selector="app=web", active_only=False)
     assert len([p for p in pods if isinstance(p, core_pb2.Pod)]) == 6
+
+
+async def test_run_creates_a_pod_as_kubectl_run_does(cluster: ApiClient, klctl: Klctl) -> None:
+    assert await ok(klctl, "run", "t", "--image=busybox", "--restart=Never", "--env=A=1", "--port=80", "--",
+                    "sleep", "3600") == "pod/t created\n"
+    pod = await cluster.get(kinds.by_kind("Pod"), "default", "t")
+    assert isinstance(pod, core_pb2.Pod)
+    container = pod.spec.containers[0]
+    assert dict(pod.metadata.labels) == {"run": "t"} and pod.spec.restart_policy == "Never"
+    assert (container.name, list(container.args), [(e.name, e.value) for e in container.env],
+            [p.container_port for p in container.ports]) == ("t", ["sleep", "3600"], [("A", "1")], [80])
+    rm = await kl(klctl, "run", "u", "--image=busybox", "--rm")
+    assert (rm.returncode, rm.stderr) == (1, "error: --rm should only be used for attached containers\n")
+    tty = await kl(klctl, "run", "u", "--image=busybox", "-t")
+    assert tty.stderr == "error: -i/--stdin is required for containers with -t/--tty=true\n"
+    dry = await ok(klctl, "run", "u", "--image=nginx", "--dry-run=client", "-o", "yaml")
+    assert "kind: Pod" in dry and "run: u" in dry
