@@ -43,6 +43,10 @@ def _apiserver(plan: LabPlan, node: NodePlan, directory: Path) -> tuple[str, ...
             "--advertise-address", str(node.ip))
 
 
+def _controller_manager(plan: LabPlan, node: NodePlan, directory: Path) -> tuple[str, ...]:
+    return ("--server", plan.api_address)
+
+
 def _agent(plan: LabPlan, node: NodePlan, directory: Path) -> tuple[str, ...]:
     args: tuple[str, ...] = ("--server", plan.api_address, "--node-name", node.name, "--node-ip", str(node.ip),
             "--pod-cidr", str(node.pod_cidr), "--state-dir", str(directory / "agent"),
@@ -52,14 +56,10 @@ def _agent(plan: LabPlan, node: NodePlan, directory: Path) -> tuple[str, ...]:
     return args
 
 
-def _controller_manager(plan: LabPlan, node: NodePlan, directory: Path) -> tuple[str, ...]:
-    return ("--server", plan.api_address)
-
-
 DAEMONS: tuple[DaemonSpec, ...] = (
     DaemonSpec("apiserver", MASTER_ONLY, Stage.API, _apiserver),
-    DaemonSpec("agent", ALL_ROLES, Stage.NODES, _agent),
     DaemonSpec("controller-manager", MASTER_ONLY, Stage.NODES, _controller_manager),
+    DaemonSpec("agent", ALL_ROLES, Stage.NODES, _agent),
 )
 DAEMON_NAMES = tuple(spec.name for spec in DAEMONS)
 NODE_AGENT = "agent"  # the daemon that makes Nodes Ready

@@ -18,7 +18,7 @@ def test_up_defaults_are_the_designs_lab(monkeypatch: pytest.MonkeyPatch, tmp_pa
     config = up_from_args([])
     assert (config.prefix, config.subnet, config.workers) == ("kl", ipaddress.IPv4Network("10.240.0.0/24"), 2)
     assert config.state_dir == Path("/var/lib/kubelab/kl")
-    assert config.daemons == ("apiserver", "agent", "controller-manager")
+    assert config.daemons == ("apiserver", "controller-manager", "agent")
     assert config.client_config == tmp_path / "config"
 
 

@@ -10,26 +10,18 @@ from controlplane.lab.plan import plan_lab
 STATE = Path("/var/lib/kubelab/kl")
 
 
-def test_the_api_server_runs_on_the_master_and_an_agent_on_every_node_after_it() -> None:
-    todo = launches(plan_lab(), STATE, ["apiserver", "agent"])
+def test_the_api_server_runs_on_the_master_then_the_controller_manager_and_an_agent_on_every_node() -> None:
+    todo = launches(plan_lab(), STATE)
     assert [(launch.daemon, launch.node.name, launch.stage) for launch in todo] == [
         ("apiserver", "master", Stage.API),
+        ("controller-manager", "master", Stage.NODES),
         ("agent", "master", Stage.NODES),
         ("agent", "worker1", Stage.NODES),
         ("agent", "worker2", Stage.NODES),
     ]
-    assert [launch.log for launch in todo] == [STATE / "master/apiserver.log", STATE / "master/agent.log",
-                                               STATE / "worker1/agent.log", STATE / "worker2/agent.log"]
-
-
-def test_the_controller_manager_runs_on_the_master_once_the_api_server_answers() -> None:
-    import ipaddress
-
-    plan = plan_lab("klt0a1b2c", ipaddress.IPv4Network("10.243.7.0/24"), 2)
-    todo = [launch for launch in launches(plan, STATE) if launch.daemon == "controller-manager"]
-    assert [(launch.node.name, launch.stage, launch.args) for launch in todo] == [
-        ("master", Stage.NODES, ("--server", "10.243.7.10:6443"))]
-    assert todo[0].log == STATE / "master/controller-manager.log"
+    assert [launch.log for launch in todo] == [STATE / "master/apiserver.log", STATE / "master/controller-manager.log",
+                                               STATE / "master/agent.log", STATE / "worker1/agent.log",
+                                               STATE / "worker2/agent.log"]
 
 
 def test_apiserver_flags_use_the_labs_addresses() -> None:
