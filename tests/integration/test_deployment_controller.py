@@ -73,8 +73,13 @@ async def test_a_deployment_makes_a_replica_set_named_with_the_template_hash(clu
     for item in pods:
         assert item.metadata.labels["pod-template-hash"] == digest
         assert re.fullmatch(f"web-{digest}-[bcdfghjklmnpqrstvwxz2456789]{{5}}", item.metadata.name)
-    assert ("ScalingReplicaSet", f"Scaled up replica set web-{digest} from 0 to 3") in \
-        await events_about(cluster, "web")
+
+    async def scaled_up() -> bool:
+        assert ("ScalingReplicaSet", f"Scaled up replica set web-{digest} from 0 to 3") in \
+            await events_about(cluster, "web")
+        return True
+
+    await eventually(scaled_up, timeout=20, what="the ScalingReplicaSet Event")
     await make_ready(cluster, pods)
 
     async def available() -> apps_pb2.Deployment:

@@ -51,8 +51,13 @@ async def test_a_replica_set_creates_its_pods_with_random_names_and_an_owner(clu
         assert (reference.api_version, reference.kind, reference.name) == ("apps/v1", "ReplicaSet", "web")
         assert reference.controller and reference.block_owner_deletion
         assert dict(item.metadata.labels) == {"app": "web"}
-    messages = await events_about(cluster, "web")
-    assert sorted(messages) == sorted(("SuccessfulCreate", f"Created pod: {p.metadata.name}") for p in pods)
+
+    async def recorded() -> bool:  # each Event follows its pod's creation
+        messages = await events_about(cluster, "web")
+        assert sorted(messages) == sorted(("SuccessfulCreate", f"Created pod: {p.metadata.name}") for p in pods)
+        return True
+
+    await eventually(recorded, timeout=20, what="an Event per pod")
 
 
 async def test_status_counts_ready_and_available_pods_and_the_observed_generation(cluster: ApiClient) -> None:
@@ -104,9 +109,14 @@ async def test_scale_down_deletes_unready_pods_before_ready_ones(cluster: ApiCli
         return True
 
     await eventually(only_the_ready_ones, timeout=20, what="the two ready pods to be the ones left")
-    messages = await events_about(cluster, "web")
-    assert ("SuccessfulDelete", f"Deleted pod: {pods[2].metadata.name}") in messages
-    assert ("SuccessfulDelete", f"Deleted pod: {pods[3].metadata.name}") in messages
+
+    async def recorded() -> bool:
+        messages = await events_about(cluster, "web")
+        assert ("SuccessfulDelete", f"Deleted pod: {pods[2].metadata.name}") in messages
+        assert ("SuccessfulDelete", f"Deleted pod: {pods[3].metadata.name}") in messages
+        return True
+
+    await eventually(recorded, timeout=20, what="the SuccessfulDelete Events")
 
 
 async def test_a_deleted_or_terminating_pod_is_replaced(cluster: ApiClient) -> None:
@@ -140,7 +150,12 @@ async def test_orphans_matching_the_selector_are_adopted_and_only_the_missing_on
     assert {"stray-1", "stray-2"} <= names
     other = await cluster.get(POD, "default", "other")
     assert not other.metadata.owner_references  # type: ignore[attr-defined]
-    assert len([m for r, m in await events_about(cluster, "web") if r == "SuccessfulCreate"]) == 1
+
+    async def one_created() -> bool:
+        assert len([m for r, m in await events_about(cluster, "web") if r == "SuccessfulCreate"]) == 1
+        return True
+
+    await eventually(one_created, timeout=20, what="one SuccessfulCreate Event")
 
 
 async def test_a_pod_relabelled_out_of_the_selector_is_released_and_replaced(cluster: ApiClient) -> None:
