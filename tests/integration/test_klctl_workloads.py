@@ -10,7 +10,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ import pytest
 from controlplane.api import kinds
 from controlplane.api.v1 import apps_pb2, core_pb2
 from controlplane.client import ApiClient
+from controlplane.controllermanager.registry import CONTROLLERS
 from tests.integration import workloads
 from tests.integration.workloads import DEPLOYMENT, events_about, pods_of, replica_sets_of
 from tests.support.apiserver import ApiServerProcess
@@ -378,3 +379,48 @@ async def test_run_creates_a_pod_as_kubectl_run_does(cluster: ApiClient, klctl: 
     assert tty.stderr == "error: -i/--stdin is required for containers with -t/--tty=true\n"
     dry = await ok(klctl, "run", "u", "--image=nginx", "--dry-run=client", "-o", "yaml")
     assert "kind: Pod" in dry and "run: u" in dry
+
+
+@pytest.fixture
+def collector(apiserver: ApiServerProcess, tmp_path: Path) -> Iterator[ControllerManagerProcess]:
+    """A second controller manager running the garbage collector (built on the nodes branch), which
+    turns `--cascade=orphan` into owners gone and dependents without ownerReferences."""
+    if "garbagecollector" not in CONTROLLERS:
+        pytest.skip("the garbage collector controller is not in this tree yet: it acts on --cascade=orphan")
+    manager = ControllerManagerProcess(apiserver.address, tmp_path / "collector.log", "--controllers",
+                                       "garbagecollector")
+    manager.start()
+    try:
+        yield manager
+    finally:
+        manager.kill()
+
+
+async def test_deleting_a_replica_set_with_cascade_orphan_leaves_its_pods_running_without_an_owner(
+        cluster: ApiClient, node: AutoNode, klctl: Klctl, collector: ControllerManagerProcess) -> None:
+    created = await cluster.create(workloads.replica_set(replicas=2))
+    uid = created.metadata.uid  # type: ignore[attr-defined]
+
+    async def two_running() -> list[core_pb2.Pod]:
+        owned = await pods_of(cluster, uid)
+        assert len(owned) == 2 and all(p.status.phase == "Running" for p in owned)
+        return owned
+
+    before = await eventually(two_running, timeout=30, what="2 running pods")
+    assert await ok(klctl, "delete", "rs", "web", "--cascade=orphan") == 'replicaset.apps "web" deleted\n'
+
+    async def orphaned() -> bool:
+        left = await pods_of(cluster, selector="app=web")
+        assert [p.metadata.name for p in left] == [p.metadata.name for p in before]
+        assert all(not p.metadata.owner_references and p.status.phase == "Running" for p in left)
+        return True
+
+    await eventually(orphaned, timeout=30, what="the pods left running, without an owner")
+    adopter = await cluster.create(workloads.replica_set("web2", replicas=2))
+
+    async def adopted() -> bool:
+        owned = await pods_of(cluster, adopter.metadata.uid)  # type: ignore[attr-defined]
+        assert [p.metadata.name for p in owned] == [p.metadata.name for p in before]
+        return True
+
+    await eventually(adopted, timeout=30, what="the orphans adopted by a new ReplicaSet, none made")
