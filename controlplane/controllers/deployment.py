@@ -35,7 +35,7 @@ from controlplane.controllers import conditions, rollout
 from controlplane.controllers.base import ControllerContext, QueueController
 from controlplane.controllers.ownership import Claimer, controller_of, controller_reference, selector_of
 from controlplane.controllers.podfacts import format_time
-from controlplane.controllers.replicaset import POD, REPLICA_SET, controller_index
+from controlplane.controllers.replicaset import CONTROLLER_INDEX, POD, REPLICA_SET, controller_index
 from controlplane.controllers.templatehash import TEMPLATE_HASH_LABEL, equal_ignoring_hash, template_hash
 
 log = structlog.get_logger("deployment-controller")
@@ -79,8 +79,8 @@ class DeploymentController(QueueController):
         self.deployments = context.informers(DEPLOYMENT)
         self.replica_sets = context.informers(REPLICA_SET)
         self.pods = context.informers(POD)
-        self.replica_sets.add_index("controller", controller_index)
-        self.pods.add_index("controller", controller_index)
+        self.replica_sets.add_index(CONTROLLER_INDEX, controller_index)
+        self.pods.add_index(CONTROLLER_INDEX, controller_index)
         self.recorder = context.recorder(COMPONENT)
         self.deployments.add_handler(lambda old, new: self.queue.add(object_key(new or old)))
         self.replica_sets.add_handler(self._on_replica_set)
@@ -161,8 +161,8 @@ class DeploymentController(QueueController):
         return await self._rollout_rolling(deployment, sets)
 
     async def _claim(self, deployment: apps_pb2.Deployment, selector: Selector) -> list[apps_pb2.ReplicaSet]:
-        candidates = self.replica_sets.by_index("controller", deployment.metadata.uid)
-        candidates += self.replica_sets.by_index("controller", "orphan/" + deployment.metadata.namespace)
+        candidates = self.replica_sets.by_index(CONTROLLER_INDEX, deployment.metadata.uid)
+        candidates += self.replica_sets.by_index(CONTROLLER_INDEX, "orphan/" + deployment.metadata.namespace)
         claimer = Claimer(self.client, deployment, lambda rs: selector.matches(rs.metadata.labels))
         claimed: list[apps_pb2.ReplicaSet] = await claimer.claim(candidates)
         return claimed
@@ -326,7 +326,7 @@ class DeploymentController(QueueController):
             return await self._sync_rollout_status(deployment, by_name, new_name)
         phases: dict[str, list[str]] = {}
         for rs in sets:
-            for pod in self.pods.by_index("controller", rs.metadata.uid):
+            for pod in self.pods.by_index(CONTROLLER_INDEX, rs.metadata.uid):
                 if selector.matches(pod.metadata.labels):
                     phases.setdefault(rs.metadata.uid, []).append(pod.status.phase)
         current_olds = [by_name[rs.metadata.name] for rs in olds]

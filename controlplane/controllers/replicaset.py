@@ -42,6 +42,8 @@ COMPONENT = "replicaset-controller"
 # At most this many pods created or deleted by one reconcile (Kubernetes' BurstReplicas).
 BURST_REPLICAS = 500
 REPLICA_FAILURE = "ReplicaFailure"
+# Pods (and ReplicaSets) by the uid of their controller, `orphan/<namespace>` for those without one.
+CONTROLLER_INDEX = "controller-uid"
 _ORPHAN = "orphan/"
 
 
@@ -107,7 +109,7 @@ class ReplicaSetController(QueueController):
         super().__init__(context, workers=context.config.workers)
         self.replica_sets = context.informers(REPLICA_SET)
         self.pods = context.informers(POD)
-        self.pods.add_index("controller", controller_index)
+        self.pods.add_index(CONTROLLER_INDEX, controller_index)
         self.expectations = Expectations()
         self.recorder = context.recorder(COMPONENT)
         self.replica_sets.add_handler(self._on_replica_set)
@@ -214,8 +216,8 @@ class ReplicaSetController(QueueController):
         return next_availability(rs, pods, now)
 
     async def _claim(self, rs: apps_pb2.ReplicaSet, selector: Selector) -> list[core_pb2.Pod]:
-        candidates = self.pods.by_index("controller", rs.metadata.uid)
-        candidates += self.pods.by_index("controller", _ORPHAN + rs.metadata.namespace)
+        candidates = self.pods.by_index(CONTROLLER_INDEX, rs.metadata.uid)
+        candidates += self.pods.by_index(CONTROLLER_INDEX, _ORPHAN + rs.metadata.namespace)
         active = [pod for pod in candidates if is_active(pod)]
         claimer = Claimer(self.client, rs, lambda pod: selector.matches(pod.metadata.labels))
         claimed: list[core_pb2.Pod] = await claimer.claim(active)
@@ -251,12 +253,12 @@ class ReplicaSetController(QueueController):
         """The pods of every ReplicaSet with the same controller (a Deployment's), to rank by node."""
         owner = controller_of(rs.metadata)
         if owner is None:
-            return list(self.pods.by_index("controller", rs.metadata.uid))
+            return list(self.pods.by_index(CONTROLLER_INDEX, rs.metadata.uid))
         related: list[core_pb2.Pod] = []
         for sibling in self.replica_sets.list(rs.metadata.namespace):
             reference = controller_of(sibling.metadata)
             if reference is not None and reference.uid == owner.uid:
-                related += self.pods.by_index("controller", sibling.metadata.uid)
+                related += self.pods.by_index(CONTROLLER_INDEX, sibling.metadata.uid)
         return related
 
     async def _create(self, rs: apps_pb2.ReplicaSet) -> None:
