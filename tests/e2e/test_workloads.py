@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from controlplane.lab.daemons import DAEMON_NAMES
 from tests.support.lab import Lab, LabFactory
 from tests.support.wait import eventually_sync
 
@@ -243,3 +244,21 @@ def test_s2_recreate_stops_every_old_pod_before_starting_new_ones(cluster: Lab) 
     assert re.fullmatch(f"Scaled up replica set rec-{HASH} from 0 to 3", scaling[0])
     assert re.fullmatch(f"Scaled down replica set rec-{HASH} from 3 to 0", scaling[1])
     assert re.fullmatch(f"Scaled up replica set rec-{HASH} from 0 to 3", scaling[2])
+
+
+def test_run_attaches_to_the_pods_own_process_and_removes_the_pod(cluster: Lab) -> None:
+    result = cluster.klctl("run", "--rm", "-i", "talk", "--image=busybox", "--restart=Never", "--",
+                           "sh", "-c", "read x; echo got $x; exit 3", stdin="hello\n", timeout=120)
+    assert result.returncode == 3, result.stderr
+    assert result.stdout == 'got hello\npod "talk" deleted\n'
+    assert result.stderr.splitlines()[-1] == "pod default/talk terminated (Error)"
+    assert cluster.klctl("get", "pod", "talk").returncode == 1  # gone
+
+
+@pytest.mark.skipif("dns" not in DAEMON_NAMES, reason="needs the cluster DNS daemon (built on the dns branch)")
+def test_run_rm_it_nslookup_kubernetes_prints_the_answer_and_cleans_up(cluster: Lab) -> None:
+    result = cluster.klctl("run", "--rm", "-it", "t", "--image=busybox", "--restart=Never", "--",
+                           "nslookup", "kubernetes", timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "Address: 10.96.0.1" in result.stdout
+    assert result.stdout.endswith('pod "t" deleted\n')
