@@ -258,7 +258,7 @@ def test_run_attaches_to_the_pods_own_process_and_removes_the_pod(cluster: Lab) 
 @pytest.mark.skipif("dns" not in DAEMON_NAMES, reason="needs the cluster DNS daemon (built on the dns branch)")
 def test_run_rm_it_nslookup_kubernetes_prints_the_answer_and_cleans_up(cluster: Lab) -> None:
     result = cluster.klctl("run", "--rm", "-it", "t", "--image=busybox", "--restart=Never", "--",
-                           "nslookup", "kubernetes", timeout=120)
+                           "nslookup", "kubernetes", stdin="", timeout=120)
     assert result.returncode == 0, result.stderr
     assert "Address: 10.96.0.1" in result.stdout
     assert result.stdout.endswith('pod "t" deleted\n')
