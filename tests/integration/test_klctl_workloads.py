@@ -10,7 +10,9 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -424,3 +426,39 @@ async def test_deleting_a_replica_set_with_cascade_orphan_leaves_its_pods_runnin
         return True
 
     await eventually(adopted, timeout=30, what="the orphans adopted by a new ReplicaSet, none made")
+
+
+async def test_min_ready_seconds_holds_old_pods_until_new_ones_stayed_ready_that_long(
+        cluster: ApiClient, node: AutoNode, klctl: Klctl) -> None:
+    manifest = klctl.write("slow.yaml", """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 1
+  minReadySeconds: 3
+  strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: "kubelab/demo:1"}]}
+""")
+    await ok(klctl, "apply", "-f", manifest)
+    await rolled_out(cluster, "kubelab/demo:1", 1)
+    await ok(klctl, "set", "image", "deployment/web", "web=kubelab/demo:2")
+    d = await deployment_of(cluster)
+
+    async def old_scaled_down() -> float:
+        sizes = {rs.spec.template.spec.containers[0].image: rs.spec.replicas
+                 for rs in await replica_sets_of(cluster, d.metadata.uid)}
+        assert sizes.get("kubelab/demo:1") == 0, sizes
+        return time.time()
+
+    scaled_at = await eventually(old_scaled_down, timeout=30, what="the old ReplicaSet scaled to 0")
+    new_pod = next(p for p in await pods_of(cluster, selector="app=web")
+                   if p.spec.containers[0].image == "kubelab/demo:2")
+    ready = next(c for c in new_pod.status.conditions if c.type == "Ready")
+    ready_at = datetime.fromisoformat(ready.last_transition_time.replace("Z", "+00:00")).timestamp()
+    # Times are kept to the second: the old pod went at least 3 s (less that second) after the new one was ready.
+    assert scaled_at - ready_at >= 2, (scaled_at, ready_at)
+    await rolled_out(cluster, "kubelab/demo:2", 1)
