@@ -42,6 +42,8 @@ proto: install
 bench: install
 	@$(BIN)/python bench/api_bench.py
 	@$(BIN)/python bench/pod_bench.py
+	@$(BIN)/python bench/sched_bench.py
+	@$(BIN)/python bench/endpoints_bench.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

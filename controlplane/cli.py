@@ -20,6 +20,10 @@ commands:
   agent       the node agent: registers its Node and runs the pods bound to it
   controller-manager
               the control plane's reconcile loops (Deployments, ReplicaSets, nodes, ...)
+  scheduler   binds pending pods to nodes (filters, scores, FailedScheduling events)
+  hollow-nodes
+              many simulated nodes in one process (like KWOK), for scale tests
+  dns         the cluster DNS: Service and pod names from watch caches, on the node's address
 
 Run `kubelab COMMAND --help` for a command's flags."""
 
@@ -55,6 +59,9 @@ def _lab(command: str) -> Callable[[list[str]], int]:
 
 COMMANDS = {"apiserver": _daemon("apiserver", "controlplane.apiserver"), "agent": _daemon("agent", "agent"),
             "controller-manager": _daemon("controller-manager", "controlplane.controllermanager"),
+            "scheduler": _daemon("scheduler", "controlplane.scheduler"),
+            "hollow-nodes": _daemon("hollow-nodes", "controlplane.hollow"),
+            "dns": _daemon("dns", "controlplane.dns"),
             "up": _lab("up"), "status": _lab("status"), "down": _lab("down")}
 
 

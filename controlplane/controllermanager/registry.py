@@ -7,9 +7,29 @@ from collections.abc import Callable
 
 from controlplane.controllers.base import Controller, ControllerContext
 from controlplane.controllers.deployment import DeploymentController
+from controlplane.controllers.endpoints import EndpointsController
+from controlplane.controllers.endpointslice import EndpointSliceController
+from controlplane.controllers.endpointslicemirroring import EndpointSliceMirroringController
+from controlplane.controllers.garbagecollector.controller import GarbageCollector
+from controlplane.controllers.namespace.controller import NamespaceController
+from controlplane.controllers.nodeipam.controller import NodeIpamController
+from controlplane.controllers.nodelifecycle.controller import NodeLifecycleController
+from controlplane.controllers.podgc.controller import PodGcController
 from controlplane.controllers.replicaset import ReplicaSetController
+from controlplane.controllers.tainteviction.controller import TaintEvictionController
 
 CONTROLLERS: dict[str, Callable[[ControllerContext], Controller]] = {
+    "nodeipam": NodeIpamController,
+    # A second witness of node health (the agents' gossip cluster) plugs in here:
+    # lambda context: NodeLifecycleController(context, witness=...); see nodelifecycle/witness.py.
+    "nodelifecycle": NodeLifecycleController,
+    "taint-eviction-controller": TaintEvictionController,
+    "podgc": PodGcController,
+    "garbagecollector": GarbageCollector,
+    "namespace": NamespaceController,
+    "endpoints": EndpointsController,
+    "endpointslice": EndpointSliceController,
+    "endpointslicemirroring": EndpointSliceMirroringController,
     "replicaset": ReplicaSetController,
     "deployment": DeploymentController,
 }
