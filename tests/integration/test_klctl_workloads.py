@@ -1,7 +1,12 @@
-"""klctl's workload verbs against a real API server and controller manager, with the test as the
-node (it binds pods and reports them ready through the API, and finishes deleting them): create
-deployment, get, describe, scale, set image, rollout status|history|undo|pause|resume|restart, and
-Recreate, history cleanup, a progress deadline, and a controller-manager crash mid-rollout."""
+"""klctl's workload verbs against a real API server and controller manager: create deployment, get,
+describe, scale, set image, rollout status|history|undo|pause|resume|restart, and Recreate, history
+cleanup, minReadySeconds, a progress deadline, --cascade=orphan and a controller-manager crash
+mid-rollout.
+
+Pods run on hollow nodes, bound by the real scheduler (`hollow`). The stories that need pods held
+unready (a rollout watched step by step, one stuck on a version that never turns ready) have the
+test play the node instead (`node`: it binds pods and reports them ready or not through the API,
+and finishes deleting them), since a hollow node reports every pod ready at once."""
 
 from __future__ import annotations
 
@@ -20,17 +25,20 @@ import pytest
 from controlplane.api import kinds
 from controlplane.api.v1 import apps_pb2, core_pb2
 from controlplane.client import ApiClient
+from controlplane.client.api import modify
 from controlplane.controllermanager.registry import CONTROLLERS
 from tests.integration import workloads
 from tests.integration.workloads import DEPLOYMENT, events_about, pods_of, replica_sets_of
 from tests.support.apiserver import ApiServerProcess
-from tests.support.controllermanager import ControllerManagerProcess
+from tests.support.control_plane import ControllerManagerProcess
+from tests.support.daemons import DaemonProcess
 from tests.support.klctl import Klctl
 from tests.support.nodeplay import AutoNode
 from tests.support.wait import eventually
 
 cluster = workloads.cluster  # fixtures
 controller_manager = workloads.controller_manager
+hollow = workloads.hollow
 HASH = "[bcdfghjklmnpqrstvwxz2456789]+"
 
 
@@ -85,8 +93,8 @@ async def rolled_out(api: ApiClient, image: str, replicas: int) -> None:
     await eventually(done, timeout=30, what=f"{replicas} pods of {image}")
 
 
-async def test_create_deployment_get_and_describe_as_kubectl_prints_them(cluster: ApiClient, node: AutoNode,
-                                                                         klctl: Klctl) -> None:
+async def test_create_deployment_get_and_describe_as_kubectl_prints_them(
+        cluster: ApiClient, hollow: list[DaemonProcess], klctl: Klctl) -> None:
     assert await ok(klctl, "create", "deployment", "web", "--image", "kubelab/demo:1", "--replicas", "3",
                     "--port", "3000") == "deployment.apps/web created\n"
     await rolled_out(cluster, "kubelab/demo:1", 3)
@@ -120,8 +128,8 @@ async def test_create_deployment_get_and_describe_as_kubectl_prints_them(cluster
     assert "Created pod: " + rs_name in described_rs
 
 
-async def test_set_image_rolls_out_and_rollout_status_follows_it(cluster: ApiClient, node: AutoNode,
-                                                                 klctl: Klctl) -> None:
+async def test_set_image_rolls_out_and_rollout_status_follows_it(
+        cluster: ApiClient, node: AutoNode, klctl: Klctl) -> None:
     await ok(klctl, "create", "deployment", "web", "--image", "kubelab/demo:1", "--replicas", "4")
     await rolled_out(cluster, "kubelab/demo:1", 4)
     assert await ok(klctl, "rollout", "status", "deployment/web") == 'deployment "web" successfully rolled out\n'
@@ -146,8 +154,8 @@ async def test_set_image_rolls_out_and_rollout_status_follows_it(cluster: ApiCli
     assert (missing.returncode, missing.stderr) == (1, 'error: unable to find container named "nope"\n')
 
 
-async def test_history_and_undo_bring_back_an_earlier_revision(cluster: ApiClient, node: AutoNode,
-                                                               klctl: Klctl) -> None:
+async def test_history_and_undo_bring_back_an_earlier_revision(
+        cluster: ApiClient, hollow: list[DaemonProcess], klctl: Klctl) -> None:
     await ok(klctl, "create", "deployment", "web", "--image", "kubelab/demo:1", "--replicas", "2")
     await rolled_out(cluster, "kubelab/demo:1", 2)
     # As the Kubernetes tutorial does it: change the image, then say why (copied to the new ReplicaSet).
@@ -190,8 +198,8 @@ async def test_history_and_undo_bring_back_an_earlier_revision(cluster: ApiClien
     assert (missing.returncode, missing.stderr) == (1, "error: unable to find specified revision 9 in history\n")
 
 
-async def test_a_paused_deployment_does_not_roll_until_resumed(cluster: ApiClient, node: AutoNode,
-                                                               klctl: Klctl) -> None:
+async def test_a_paused_deployment_does_not_roll_until_resumed(
+        cluster: ApiClient, hollow: list[DaemonProcess], klctl: Klctl) -> None:
     await ok(klctl, "create", "deployment", "web", "--image", "kubelab/demo:1", "--replicas", "3")
     await rolled_out(cluster, "kubelab/demo:1", 3)
     assert await ok(klctl, "rollout", "pause", "deployment/web") == "deployment.apps/web paused\n"
@@ -220,8 +228,8 @@ async def test_a_paused_deployment_does_not_roll_until_resumed(cluster: ApiClien
     assert not_paused.stderr == 'error: deployments.apps "web" is not paused\n'
 
 
-async def test_restart_rolls_every_pod_with_a_restarted_at_annotation(cluster: ApiClient, node: AutoNode,
-                                                                      klctl: Klctl) -> None:
+async def test_restart_rolls_every_pod_with_a_restarted_at_annotation(
+        cluster: ApiClient, hollow: list[DaemonProcess], klctl: Klctl) -> None:
     await ok(klctl, "create", "deployment", "web", "--image", "kubelab/demo:1", "--replicas", "2")
     await rolled_out(cluster, "kubelab/demo:1", 2)
     before = {p.metadata.name for p in await pods_of(cluster, selector="app=web")}
@@ -236,8 +244,8 @@ async def test_restart_rolls_every_pod_with_a_restarted_at_annotation(cluster: A
     await eventually(replaced, timeout=30, what="every pod replaced")
 
 
-async def test_scale_in_the_middle_of_a_rollout_is_shared_in_proportion(cluster: ApiClient, node: AutoNode,
-                                                                        klctl: Klctl) -> None:
+async def test_scale_in_the_middle_of_a_rollout_is_shared_in_proportion(
+        cluster: ApiClient, node: AutoNode, klctl: Klctl) -> None:
     await ok(klctl, "create", "deployment", "web", "--image", "kubelab/demo:1", "--replicas", "10")
     await rolled_out(cluster, "kubelab/demo:1", 10)
     node.ready = lambda pod: pod.spec.containers[0].image == "kubelab/demo:1"  # the new version never turns ready
@@ -265,8 +273,8 @@ async def test_scale_in_the_middle_of_a_rollout_is_shared_in_proportion(cluster:
     await eventually(proportional, timeout=30, what="both ReplicaSets grown in proportion")
 
 
-async def test_recreate_removes_every_old_pod_before_the_first_new_one(cluster: ApiClient, node: AutoNode,
-                                                                       klctl: Klctl) -> None:
+async def test_recreate_removes_every_old_pod_before_the_first_new_one(
+        cluster: ApiClient, hollow: list[DaemonProcess], klctl: Klctl) -> None:
     manifest = klctl.write("recreate.yaml", """\
 apiVersion: apps/v1
 kind: Deployment
@@ -300,13 +308,13 @@ spec:
     assert [m.split()[1] for m in scaling] == ["up", "down", "up"]
 
 
-async def test_revision_history_limit_keeps_only_that_many_old_replica_sets(cluster: ApiClient, node: AutoNode,
-                                                                           klctl: Klctl) -> None:
+async def test_revision_history_limit_keeps_only_that_many_old_replica_sets(
+        cluster: ApiClient, hollow: list[DaemonProcess], klctl: Klctl) -> None:
     await ok(klctl, "create", "deployment", "web", "--image", "kubelab/demo:1", "--replicas", "1")
     await rolled_out(cluster, "kubelab/demo:1", 1)
     d = await deployment_of(cluster)
-    d.spec.revision_history_limit = 2
-    await cluster.update(d)
+    await modify(cluster, DEPLOYMENT, "default", "web",
+                 lambda current: setattr(current.spec, "revision_history_limit", 2))
     for version in (2, 3, 4, 5):
         await ok(klctl, "set", "image", "deployment/web", f"demo=kubelab/demo:{version}")
         await rolled_out(cluster, f"kubelab/demo:{version}", 1)
@@ -320,13 +328,12 @@ async def test_revision_history_limit_keeps_only_that_many_old_replica_sets(clus
     await eventually(pruned, timeout=30, what="revisions 1 and 2 cleaned up")
 
 
-async def test_a_rollout_that_does_not_progress_reports_its_deadline(cluster: ApiClient, node: AutoNode,
-                                                                     klctl: Klctl) -> None:
+async def test_a_rollout_that_does_not_progress_reports_its_deadline(
+        cluster: ApiClient, node: AutoNode, klctl: Klctl) -> None:
     await ok(klctl, "create", "deployment", "web", "--image", "kubelab/demo:1", "--replicas", "2")
     await rolled_out(cluster, "kubelab/demo:1", 2)
-    d = await deployment_of(cluster)
-    d.spec.progress_deadline_seconds = 3
-    await cluster.update(d)
+    await modify(cluster, DEPLOYMENT, "default", "web",
+                 lambda current: setattr(current.spec, "progress_deadline_seconds", 3))
     node.ready = lambda pod: pod.spec.containers[0].image == "kubelab/demo:1"
     await ok(klctl, "set", "image", "deployment/web", "demo=kubelab/demo:2")
     result = await kl(klctl, "rollout", "status", "deployment/web", "--timeout", "40s")
@@ -341,13 +348,15 @@ async def test_a_rollout_that_does_not_progress_reports_its_deadline(cluster: Ap
 
 
 async def test_a_controller_manager_killed_mid_rollout_finishes_it_after_a_restart(
-        cluster: ApiClient, node: AutoNode, klctl: Klctl, controller_manager: ControllerManagerProcess) -> None:
+        cluster: ApiClient, hollow: list[DaemonProcess], klctl: Klctl,
+        controller_manager: ControllerManagerProcess) -> None:
     await ok(klctl, "create", "deployment", "web", "--image", "kubelab/demo:1", "--replicas", "6")
     await rolled_out(cluster, "kubelab/demo:1", 6)
     d = await deployment_of(cluster)
     d.spec.strategy.rolling_update.max_surge.int_val = 1
     d.spec.strategy.rolling_update.max_unavailable.int_val = 0
-    await cluster.update(d)
+    d.spec.min_ready_seconds = 1  # hollow pods are ready at once: a step a second keeps "halfway" seconds long
+    await modify(cluster, DEPLOYMENT, "default", "web", lambda current: current.spec.CopyFrom(d.spec))
     await ok(klctl, "set", "image", "deployment/web", "demo=kubelab/demo:2")
 
     async def halfway() -> bool:
@@ -399,7 +408,7 @@ def collector(apiserver: ApiServerProcess, tmp_path: Path) -> Iterator[Controlle
 
 
 async def test_deleting_a_replica_set_with_cascade_orphan_leaves_its_pods_running_without_an_owner(
-        cluster: ApiClient, node: AutoNode, klctl: Klctl, collector: ControllerManagerProcess) -> None:
+        cluster: ApiClient, hollow: list[DaemonProcess], klctl: Klctl, collector: ControllerManagerProcess) -> None:
     created = await cluster.create(workloads.replica_set(replicas=2))
     uid = created.metadata.uid  # type: ignore[attr-defined]
 
@@ -429,7 +438,7 @@ async def test_deleting_a_replica_set_with_cascade_orphan_leaves_its_pods_runnin
 
 
 async def test_min_ready_seconds_holds_old_pods_until_new_ones_stayed_ready_that_long(
-        cluster: ApiClient, node: AutoNode, klctl: Klctl) -> None:
+        cluster: ApiClient, hollow: list[DaemonProcess], klctl: Klctl) -> None:
     manifest = klctl.write("slow.yaml", """\
 apiVersion: apps/v1
 kind: Deployment

@@ -21,7 +21,7 @@ from tests.integration.workloads import (
     pods_of,
     replica_set,
 )
-from tests.support.controllermanager import ControllerManagerProcess
+from tests.support.control_plane import ControllerManagerProcess
 from tests.support.wait import eventually
 
 cluster = workloads.cluster  # fixtures

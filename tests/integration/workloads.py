@@ -14,7 +14,8 @@ from controlplane.api.v1 import apps_pb2, core_pb2
 from controlplane.client import ApiClient
 from controlplane.controllers.ownership import controller_of
 from tests.support.apiserver import ApiServerProcess
-from tests.support.controllermanager import ControllerManagerProcess
+from tests.support.control_plane import ControllerManagerProcess
+from tests.support.daemons import DaemonProcess, hollow_nodes, scheduler
 from tests.support.nodeplay import report
 
 POD = kinds.by_kind("Pod")
@@ -37,6 +38,23 @@ def controller_manager(apiserver: ApiServerProcess, tmp_path: Path) -> Iterator[
 @pytest.fixture
 async def cluster(api: ApiClient, controller_manager: ControllerManagerProcess) -> AsyncIterator[ApiClient]:
     yield api
+
+
+# The scheduler's back-off scaled down (kube-scheduler: 1 s, 10 s).
+SCHEDULER_FLAGS = ("--pod-initial-backoff", "0.2", "--pod-max-backoff", "1")
+
+
+@pytest.fixture
+def hollow(apiserver: ApiServerProcess, tmp_path: Path) -> Iterator[list[DaemonProcess]]:
+    """The real scheduler and two hollow nodes (simulated kubelets: a bound pod is Running and Ready
+    at once, a deleted one gone at once), for stories that need pods to run but not to be held."""
+    started = [hollow_nodes(apiserver.address, tmp_path, 2).start(),
+               scheduler(apiserver.address, tmp_path, *SCHEDULER_FLAGS).start()]
+    try:
+        yield started
+    finally:
+        for process in reversed(started):
+            process.kill()
 
 
 def template(image: str = "kubelab/demo:1", labels: dict[str, str] | None = None) -> dict[str, Any]:
