@@ -255,7 +255,9 @@ def test_run_attaches_to_the_pods_own_process_and_removes_the_pod(cluster: Lab) 
     assert cluster.klctl("get", "pod", "talk").returncode == 1  # gone
 
 
-@pytest.mark.skipif("dns" not in DAEMON_NAMES, reason="needs the cluster DNS daemon (built on the dns branch)")
+@pytest.mark.skipif(not {"dns", "proxy"} <= set(DAEMON_NAMES),
+                    reason="needs cluster DNS reachable at its service address 10.96.0.10: the DNS daemon and the "
+                           "service proxy in the lab")
 def test_run_rm_it_nslookup_kubernetes_prints_the_answer_and_cleans_up(cluster: Lab) -> None:
     result = cluster.klctl("run", "--rm", "-it", "t", "--image=busybox", "--restart=Never", "--",
                            "nslookup", "kubernetes", stdin="", timeout=120)
