@@ -26,7 +26,6 @@ from controlplane.api import kinds
 from controlplane.api.v1 import apps_pb2, core_pb2
 from controlplane.client import ApiClient
 from controlplane.client.api import modify
-from controlplane.controllermanager.registry import CONTROLLERS
 from tests.integration import workloads
 from tests.integration.workloads import DEPLOYMENT, events_about, pods_of, replica_sets_of
 from tests.support.apiserver import ApiServerProcess
@@ -394,10 +393,8 @@ async def test_run_creates_a_pod_as_kubectl_run_does(cluster: ApiClient, klctl: 
 
 @pytest.fixture
 def collector(apiserver: ApiServerProcess, tmp_path: Path) -> Iterator[ControllerManagerProcess]:
-    """A second controller manager running the garbage collector (built on the nodes branch), which
-    turns `--cascade=orphan` into owners gone and dependents without ownerReferences."""
-    if "garbagecollector" not in CONTROLLERS:
-        pytest.skip("the garbage collector controller is not in this tree yet: it acts on --cascade=orphan")
+    """A second controller manager running the garbage collector, which turns `--cascade=orphan` into
+    the owner gone and its dependents without ownerReferences."""
     manager = ControllerManagerProcess(apiserver.address, tmp_path / "collector.log", "--controllers",
                                        "garbagecollector")
     manager.start()
