@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from controlplane.controllers.base import Controller, ControllerContext
+from controlplane.controllers.deployment import DeploymentController
 from controlplane.controllers.endpoints import EndpointsController
 from controlplane.controllers.endpointslice import EndpointSliceController
 from controlplane.controllers.endpointslicemirroring import EndpointSliceMirroringController
@@ -14,6 +15,7 @@ from controlplane.controllers.namespace.controller import NamespaceController
 from controlplane.controllers.nodeipam.controller import NodeIpamController
 from controlplane.controllers.nodelifecycle.controller import NodeLifecycleController
 from controlplane.controllers.podgc.controller import PodGcController
+from controlplane.controllers.replicaset import ReplicaSetController
 from controlplane.controllers.tainteviction.controller import TaintEvictionController
 
 CONTROLLERS: dict[str, Callable[[ControllerContext], Controller]] = {
@@ -28,4 +30,6 @@ CONTROLLERS: dict[str, Callable[[ControllerContext], Controller]] = {
     "endpoints": EndpointsController,
     "endpointslice": EndpointSliceController,
     "endpointslicemirroring": EndpointSliceMirroringController,
+    "replicaset": ReplicaSetController,
+    "deployment": DeploymentController,
 }
