@@ -37,7 +37,13 @@ class _Parser(argparse.ArgumentParser):
             parsed, extra = super().parse_known_args(words[:cut], namespace)
             parsed.command = words[cut + 1:]
             return parsed, extra
-        return super().parse_known_args(args, namespace)
+        parsed, extra = super().parse_known_args(args, namespace)
+        if self.get_default("words_anywhere") and extra:
+            # kubectl takes flags between its words (`annotate deploy web --overwrite k=v`): words that
+            # argparse left over after a flag belong to the verb's `words`.
+            parsed.words = [*parsed.words, *(word for word in extra if not word.startswith("-"))]
+            extra = [word for word in extra if word.startswith("-")]
+        return parsed, extra
 
     def error(self, message: str) -> NoReturn:
         print(f"error: {message} (see '{self.prog} --help')", file=sys.stderr)
