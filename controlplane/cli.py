@@ -20,6 +20,7 @@ commands:
   agent       the node agent: registers its Node and runs the pods bound to it
   controller-manager
               the control plane's reconcile loops (Deployments, ReplicaSets, nodes, ...)
+  gossip      one member of the gossip cluster on its own (the agent runs one too)
 
 Run `kubelab COMMAND --help` for a command's flags."""
 
@@ -55,6 +56,7 @@ def _lab(command: str) -> Callable[[list[str]], int]:
 
 COMMANDS = {"apiserver": _daemon("apiserver", "controlplane.apiserver"), "agent": _daemon("agent", "agent"),
             "controller-manager": _daemon("controller-manager", "controlplane.controllermanager"),
+            "gossip": _daemon("gossip", "agent.gossipd"),
             "up": _lab("up"), "status": _lab("status"), "down": _lab("down")}
 
 

@@ -17,6 +17,7 @@ A keyring file is a JSON list of base64 keys, the primary first (Serf's format).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -24,8 +25,11 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+import structlog
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+log = structlog.get_logger("gossip.keyring")
 
 KEY_SIZES = (16, 24, 32)  # AES-128, -192, -256
 PLAINTEXT = 0
@@ -177,3 +181,30 @@ def write_keyring_file(path: Path, keys: Iterable[bytes]) -> None:
         json.dump([encode_key(key) for key in keys], handle)
         handle.write("\n")
     os.replace(scratch, path)
+
+
+async def follow_keyring_file(path: Path, keyring: Keyring, interval: float = 2.0) -> None:
+    """Re-read the keyring file whenever it changes, and take its keys (install, use, remove by
+    editing one file on every member). A file that cannot be used is reported and the keys in use
+    are kept."""
+    def stamp() -> tuple[int, int] | None:
+        try:
+            info = path.stat()
+        except OSError:
+            return None
+        return (info.st_mtime_ns, info.st_size)
+
+    seen = await asyncio.to_thread(stamp)
+    while True:
+        await asyncio.sleep(interval)
+        current = await asyncio.to_thread(stamp)
+        if current == seen:
+            continue
+        seen = current
+        try:
+            keys = await asyncio.to_thread(read_keyring_file, path)
+            keyring.replace(keys)
+        except KeyringError as error:
+            log.warning("gossip.keyring_not_reloaded", file=str(path), error=str(error))
+            continue
+        log.info("gossip.keyring_reloaded", file=str(path), keys=len(keys))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import socket
 import time
 from collections.abc import Callable
@@ -48,6 +49,11 @@ def parse_join(entry: str) -> tuple[str, int]:
         port_text = rest[1:] if rest.startswith(":") else ""
     elif text.count(":") == 1:
         host, _, port_text = text.partition(":")
+    elif ":" in text:
+        try:
+            host, port_text = str(ipaddress.IPv6Address(text)), ""
+        except ValueError:
+            raise JoinAddressError(f"--join {entry!r}: expected HOST, HOST:PORT or [IPV6]:PORT") from None
     else:
         host, port_text = text, ""
     if not host:
