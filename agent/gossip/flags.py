@@ -58,11 +58,11 @@ def knob_dest(name: str) -> str:
 @dataclass(frozen=True, slots=True)
 class GossipSettings:
     """What the flags say: the knobs, the join addresses, the keys."""
-    knobs: tuple[tuple[str, float | int], ...]
-    join: tuple[str, ...]
-    port: int
-    keys: tuple[bytes, ...]
-    keyring_file: Path | None
+    knobs: tuple[tuple[str, float | int], ...] = ()  # GossipConfig fields that differ from the defaults
+    join: tuple[str, ...] = ()
+    port: int = DEFAULT_PORT
+    keys: tuple[bytes, ...] = ()
+    keyring_file: Path | None = None
 
     def config(self, name: str, bind_address: str, advertise_address: str = "",
                tags: tuple[tuple[str, str], ...] = ()) -> GossipConfig:

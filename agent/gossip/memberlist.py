@@ -21,6 +21,7 @@ import ipaddress
 import socket
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import structlog
 
@@ -81,6 +82,7 @@ class Memberlist:
         self._listeners: list[asyncio.Queue[MemberEvent]] = []
         self._exchanges: set[Address] = set()
         self._group: asyncio.TaskGroup | None = None
+        self._opened = False
 
     # ------------------------------------------------------------------ views
 
@@ -117,15 +119,26 @@ class Memberlist:
 
     # ------------------------------------------------------------------ running
 
-    async def run(self) -> None:
-        """Bind, join, and run until cancelled; then leave the cluster (gracefully, if asked to)."""
+    async def open(self) -> None:
+        """Bind the sockets (TransportError if they cannot be); `run` does it if not done before."""
+        if self._opened:
+            return
         await self.transport.open(self._on_stream)
+        self._opened = True
         me = self.state.me
         advertised_port = self.config.advertise_port or self.transport.port
         if me.port != advertised_port:  # bound to port 0: advertise the port the system chose
-            self.state.members[me.name] = Member(me.name, me.address, advertised_port, me.incarnation, me.status,
-                                                 me.since, me.tags)
-        log.info("gossip.started", member=self.name, address=f"{me.address}:{advertised_port}",
+            self.state.members[me.name] = replace(me, port=advertised_port)
+
+    async def run(self) -> None:
+        """Bind, join, and run until cancelled; then leave the cluster (gracefully, if asked to)."""
+        try:
+            await self.open()
+        except BaseException:
+            self.transport.close()
+            raise
+        me = self.state.me
+        log.info("gossip.started", member=self.name, address=f"{me.address}:{me.port}",
                  encrypted=self.keyring.enabled, join=list(self.config.join))
         self.started.set()
         try:

@@ -483,6 +483,7 @@ class GossipState:
 
     def _probe_indirectly(self, probe: _Probe) -> None:
         probe.indirect = True
+        self.stats["probes_indirect"] += 1
         target = self.members.get(probe.target)
         if target is None or not target.live:
             self._probe = None

@@ -70,7 +70,7 @@ class Transport:
             udp.bind((host, port))
         except OSError as error:
             udp.close()
-            raise TransportError(f"gossip: cannot bind UDP {host}:{port}: {error.strerror}") from None
+            raise TransportError(f"cannot bind UDP {host}:{port}: {error.strerror}") from None
         self._udp = udp
         port = self.port  # port 0: TCP takes the port UDP was given
         try:
@@ -78,7 +78,7 @@ class Transport:
                 lambda r, w: self._serve(r, w, on_stream), host, port, family=family, reuse_address=True)
         except OSError as error:
             self.close()
-            raise TransportError(f"gossip: cannot bind TCP {host}:{port}: {error.strerror}") from None
+            raise TransportError(f"cannot bind TCP {host}:{port}: {error.strerror}") from None
         asyncio.get_running_loop().add_reader(udp.fileno(), self._on_readable)
 
     def close(self) -> None:

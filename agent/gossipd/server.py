@@ -37,7 +37,7 @@ async def serve(config: GossipDaemonConfig) -> None:
             if config.keyring_file is not None:
                 group.create_task(follow_keyring_file(config.keyring_file, keyring))
     except* TransportError as errors:
-        raise ConfigError(str(errors.exceptions[0])) from None
+        raise ConfigError(f"--bind: {errors.exceptions[0]}") from None
     finally:
         if server is not None:
             with contextlib.suppress(asyncio.CancelledError):

@@ -20,7 +20,7 @@ from controlplane.api.errors import ApiError, Reason
 from controlplane.api.kinds import UnknownKind
 from controlplane.client import ClientConfig, connect, load_client_config
 from controlplane.client.config import ClientConfigError
-from controlplane.klctl import verbs_read, verbs_streams, verbs_write
+from controlplane.klctl import verbs_members, verbs_read, verbs_streams, verbs_write
 from controlplane.klctl.context import Context, UsageError, Verb
 from controlplane.klctl.manifests import ManifestError
 
@@ -55,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     verbs_read.add_parsers(verbs)
     create_kinds = verbs_write.add_parsers(verbs)  # noqa: F841 - other verb modules add `create` kinds to it
     verbs_streams.add_parsers(verbs)
+    verbs_members.add_parsers(verbs)
     version = verbs.add_parser("version", help="client and server versions")
     version.set_defaults(run=_version)
     return parser

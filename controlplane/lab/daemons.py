@@ -43,10 +43,20 @@ def _apiserver(plan: LabPlan, node: NodePlan, directory: Path) -> tuple[str, ...
             "--advertise-address", str(node.ip))
 
 
+def gossip_keyring_path(state_dir: Path) -> Path:
+    """The lab's gossip keyring: one key, made by `kubelab up`, read by every agent."""
+    return state_dir / "gossip.keyring"
+
+
 def _agent(plan: LabPlan, node: NodePlan, directory: Path) -> tuple[str, ...]:
     args: tuple[str, ...] = ("--server", plan.api_address, "--node-name", node.name, "--node-ip", str(node.ip),
             "--pod-cidr", str(node.pod_cidr), "--state-dir", str(directory / "agent"),
             "--netns-prefix", node.netns, "--bridge", node.pod_bridge, "--cgroup-parent", node.cgroup_parent)
+    # Workers join the gossip cluster through the master; every agent knows the others too, so
+    # whichever restarts finds the cluster at once.
+    others = [node_plan.ip for node_plan in plan.nodes if node_plan.name != node.name]
+    args += ("--join", ",".join(str(ip) for ip in sorted(others, key=lambda ip: ip != plan.master.ip)),
+             "--gossip-keyring-file", str(gossip_keyring_path(directory.parent)))
     if node.is_master:
         args += ("--register-with-taints", CONTROL_PLANE_TAINT, "--node-labels", CONTROL_PLANE_LABEL)
     return args

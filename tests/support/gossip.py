@@ -14,6 +14,7 @@ from typing import Any
 import grpc
 
 from controlplane.api.v1 import gossip_pb2, gossip_pb2_grpc
+from tests.support.lab import Lab
 from tests.support.wait import eventually_sync
 
 
@@ -80,3 +81,74 @@ class GossipProcess:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait()
+
+
+# ------------------------------------------------------------------ on a lab
+
+NFT_TABLE = "klgossiptest"  # the tests' own nftables table in a node's netns (never the project's)
+
+
+def lab_members(lab: Lab, node: str = "") -> dict[str, Any]:
+    """`klctl get members -o json [--node NODE]`: the gossip cluster as that node sees it."""
+    args = ["get", "members", "-o", "json"] + (["--node", node] if node else [])
+    result = lab.klctl(*args)
+    assert result.returncode == 0, f"klctl {' '.join(args)}: {result.stderr.strip()}"
+    document: dict[str, Any] = json.loads(result.stdout)
+    return document
+
+
+def statuses(lab: Lab, node: str = "") -> dict[str, str]:
+    return {item["name"]: item["status"] for item in lab_members(lab, node)["items"]}
+
+
+def agent_log_events(lab: Lab, node: str, event: str) -> list[dict[str, Any]]:
+    found = []
+    for line in lab.log(node, "agent").splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if entry.get("event") == event:
+            found.append(entry)
+    return found
+
+
+def nft(lab: Lab, node: str, ruleset: str) -> None:
+    result = subprocess.run(["ip", "netns", "exec", lab.netns(node), "nft", "-f", "-"], input=ruleset,
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, f"nft in {node}: {result.stderr.strip()}"
+
+
+def drop_between(lab: Lab, node: str, peer_ip: str) -> None:
+    """Every packet between this node and `peer_ip` dropped, both ways (inside the node's netns)."""
+    nft(lab, node, f"""table inet {NFT_TABLE} {{
+  chain input {{ type filter hook input priority -10; ip saddr {peer_ip} drop; }}
+  chain output {{ type filter hook output priority -10; ip daddr {peer_ip} drop; }}
+}}
+""")
+
+
+def random_loss(lab: Lab, node: str, percent: int) -> None:
+    """`percent`% of the packets on the node's link dropped at random, going out and coming in."""
+    drop = f"numgen random mod 100 < {percent} counter drop"
+    nft(lab, node, f"""table inet {NFT_TABLE} {{
+  chain input {{ type filter hook input priority -10; iifname "eth0" {drop}; }}
+  chain output {{ type filter hook output priority -10; oifname "eth0" {drop}; }}
+}}
+""")
+
+
+def dropped_packets(lab: Lab, node: str) -> int:
+    result = subprocess.run(["ip", "netns", "exec", lab.netns(node), "nft", "-j", "list", "table", "inet", NFT_TABLE],
+                            capture_output=True, text=True, timeout=30)
+    total = 0
+    for item in json.loads(result.stdout or "{}").get("nftables", []):
+        for expression in item.get("rule", {}).get("expr", []):
+            if "counter" in expression:
+                total += int(expression["counter"]["packets"])
+    return total
+
+
+def clear_rules(lab: Lab, node: str) -> None:
+    subprocess.run(["ip", "netns", "exec", lab.netns(node), "nft", "delete", "table", "inet", NFT_TABLE],
+                   capture_output=True, text=True, timeout=30)
