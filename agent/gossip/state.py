@@ -6,11 +6,13 @@ exchanges to make (`take_output`), member events (`take_events`), and when to ca
 (`next_deadline`). No sockets, no clock, no tasks: transport.py and memberlist.py host it.
 
 Failure detection, every probe interval (stretched by the local health score):
-    ping one member, round robin over a shuffled list; if it is suspect, the ping carries the
+    ping one member, round robin over a list shuffled once; if it is suspect, the ping carries the
     suspicion so it can refute at once (Lifeguard's "buddy system")
+    no ack within half the probe timeout: ping it once more
     no ack within the probe timeout: ask indirect_checks other members to ping it for us (they
-    nack if it does not answer them either), and ping it directly once more
-    no ack by the end of the interval: suspect it; the helpers' nacks count as confirmations
+    nack if it does not answer them either), and ping it directly a third time
+    no ack by the end of the interval (or every helper nacked): suspect it; the helpers' nacks
+    count as confirmations
 
 The override rules, for a member M with incarnation i (memberlist's; a higher incarnation always wins):
     alive(M, j)    accepted if j > i (or M is new, or M was dead/left and comes back at a new address)
@@ -115,8 +117,10 @@ Output = Send | Exchange
 class _Probe:
     seq: int
     target: str
-    direct_deadline: float
-    deadline: float
+    retry_at: float  # no ack yet: ping once more, directly
+    direct_deadline: float  # still none: ask others to probe it
+    deadline: float  # still none: suspect it
+    retried: bool = False
     indirect: bool = False
     helpers: dict[Address, str] = field(default_factory=dict)
     nackers: set[str] = field(default_factory=set)
@@ -192,8 +196,12 @@ class GossipState:
 
     def next_deadline(self) -> float:
         times = [self._next_push_pull, self._next_reconnect, self._next_reap]
-        times.append(self._probe.direct_deadline if self._probe and not self._probe.indirect
-                     else self._probe.deadline if self._probe else self._next_probe)
+        probe = self._probe
+        if probe is None:
+            times.append(self._next_probe)
+        else:
+            times.append(probe.retry_at if not probe.retried else probe.direct_deadline if not probe.indirect
+                         else probe.deadline)
         if self.broadcasts:
             times.append(self._next_gossip)
         if self.seeds and not self._has_peers():
@@ -458,6 +466,11 @@ class GossipState:
 
     def _tick_probe(self, now: float) -> None:
         probe = self._probe
+        if probe is not None and not probe.retried and now >= probe.retry_at:
+            probe.retried = True
+            target = self.members.get(probe.target)
+            if target is not None and target.live:
+                self._send(target.addr, [wire.encode(wire.Ping(probe.seq, target.name))])
         if probe is not None and not probe.indirect and now >= probe.direct_deadline:
             self._probe_indirectly(probe)
         probe = self._probe
@@ -474,7 +487,8 @@ class GossipState:
     def _start_probe(self, target: Member, now: float, interval: float) -> None:
         seq = self._next_seq()
         timeout = self.awareness.scale(self.config.probe_timeout)
-        self._probe = _Probe(seq, target.name, direct_deadline=now + timeout, deadline=now + interval)
+        self._probe = _Probe(seq, target.name, retry_at=now + timeout / 2, direct_deadline=now + timeout,
+                             deadline=now + interval)
         parts = [wire.encode(wire.Ping(seq, target.name))]
         if target.status == Status.SUSPECT:
             parts.append(wire.encode(wire.Suspect(target.incarnation, target.name, self.name)))
@@ -494,7 +508,7 @@ class GossipState:
         for helper in helpers:
             probe.helpers[helper.addr] = helper.name
             self._send(helper.addr, [request])
-        # A second direct try, on another path in time: the UDP stand-in for memberlist's TCP
+        # A third direct try beside the indirect ones: the UDP stand-in for memberlist's TCP
         # fallback ping, whose lost SYN would cost a second, longer than a probe interval here.
         self._send(target.addr, [wire.encode(wire.Ping(probe.seq, target.name))])
 

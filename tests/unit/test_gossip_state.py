@@ -244,6 +244,10 @@ def test_a_probe_without_ack_goes_indirect_then_suspects_with_nacks_as_witnesses
     state = three_members()
     target, seq, now = start_probe(state)
     helper = "b" if target == "a" else "a"
+    state.tick(now + 0.099)
+    assert sent(state) == []
+    state.tick(now + 0.1)  # half the probe timeout: one more direct try first, on its own
+    assert sent(state) == [(ADDRESSES[target], [wire.Ping(seq, target)])]
     state.tick(now + 0.199)
     assert sent(state) == []
     state.tick(now + 0.2)  # the probe timeout: ask the helper, and try the target once more
@@ -519,6 +523,8 @@ def test_malformed_packets_are_counted_and_dropped() -> None:
 def test_next_deadline_is_the_earliest_pending_timer() -> None:
     state = three_members()
     _target, _seq, now = start_probe(state)
+    assert state.next_deadline() == pytest.approx(now + 0.1)  # the direct retry
+    state.tick(now + 0.1)
     assert state.next_deadline() == pytest.approx(now + 0.2)  # the direct ack timeout
     state.tick(now + 0.2)
     sent(state)
