@@ -1,10 +1,11 @@
 """Gossip benchmark (`make bench`): kubelab's gossip cluster beside HashiCorp Serf, in one run, on one
 lab of node namespaces. Prints one JSON document.
 
-A lab of its own (`kubelab up --daemons apiserver`: the nodes' namespaces on their bridge, only the
-API server running) gets, in every node's netns, one `kubelab gossip` member (port 7946, the
-defaults of agent/gossip/config.py) and one Serf agent (Debian's `serf`, `-profile lan`, port
-7947), both joining through the master, both encrypted with a 32-byte key. Then, for both at once:
+A lab of its own, of the lab's shape (a master and --workers 2 workers; `kubelab up --daemons
+apiserver`: the nodes' namespaces on their bridge, only the API server running) gets, in every
+node's netns, one `kubelab gossip` member (port 7946, the defaults of agent/gossip/config.py) and
+one Serf agent (Debian's `serf`, `-profile lan`, port 7947), both joining through the master, both
+encrypted with a 32-byte key. Then, for both at once:
 
 1. bandwidth: nftables counters in every node's netns count the bytes of each system's port, in
    and out, over a quiet minute: bytes per second per member;
@@ -334,7 +335,7 @@ async def measure(lab: Lab, scratch: Path, args: argparse.Namespace) -> dict[str
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workers", type=int, default=4, help="worker nodes besides the master")
+    parser.add_argument("--workers", type=int, default=2, help="worker nodes besides the master (the lab has 2)")
     parser.add_argument("--kills", type=int, default=20, help="kills per system")
     parser.add_argument("--bandwidth-seconds", type=float, default=60.0)
     parser.add_argument("--loss-percent", type=int, default=10)
