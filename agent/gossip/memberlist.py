@@ -34,6 +34,7 @@ from agent.gossip.transport import Transport
 log = structlog.get_logger("gossip")
 
 SEED_RESOLVE_RETRY = 5.0
+JOIN_WARNING_INTERVAL = 30.0
 
 
 class JoinAddressError(ValueError):
@@ -83,6 +84,7 @@ class Memberlist:
         self._exchanges: set[Address] = set()
         self._group: asyncio.TaskGroup | None = None
         self._opened = False
+        self._join_warned: dict[Address, float] = {}
 
     # ------------------------------------------------------------------ views
 
@@ -203,8 +205,15 @@ class Memberlist:
                 log.info("gossip.joined", member=self.name, via=address, members=len(remote.members))
         except (OSError, TimeoutError, SealError, wire.MessageError, asyncio.IncompleteReadError) as error:
             self.state.stats["push_pull_failed"] += 1
-            log.debug("gossip.push_pull_failed", member=self.name, address=address, join=exchange.join,
-                      error=str(error) or type(error).__name__)
+            why = str(error) or type(error).__name__
+            now = self.clock()
+            if exchange.join and now >= self._join_warned.get(exchange.address, 0.0):
+                # Alone and no answer: worth saying, but not every second.
+                self._join_warned[exchange.address] = now + JOIN_WARNING_INTERVAL
+                log.warning("gossip.join_failed", member=self.name, address=address, error=why)
+            else:
+                log.debug("gossip.push_pull_failed", member=self.name, address=address, join=exchange.join,
+                          error=why)
         finally:
             self._exchanges.discard(exchange.address)
             self.transport.readable.set()
