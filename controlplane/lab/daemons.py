@@ -43,9 +43,10 @@ def _apiserver(plan: LabPlan, node: NodePlan, directory: Path) -> tuple[str, ...
             "--advertise-address", str(node.ip))
 
 
-def gossip_keyring_path(state_dir: Path) -> Path:
-    """The lab's gossip keyring: one key, made by `kubelab up`, read by every agent."""
-    return state_dir / "gossip.keyring"
+def gossip_keyring_path(state_dir: Path, node: NodePlan) -> Path:
+    """A node's copy of the lab's gossip keyring (one key, made by `kubelab up`), as each machine
+    of a real cluster has its own."""
+    return node_dir(state_dir, node) / "gossip.keyring"
 
 
 def _agent(plan: LabPlan, node: NodePlan, directory: Path) -> tuple[str, ...]:
@@ -56,7 +57,7 @@ def _agent(plan: LabPlan, node: NodePlan, directory: Path) -> tuple[str, ...]:
     # whichever restarts finds the cluster at once.
     others = [node_plan.ip for node_plan in plan.nodes if node_plan.name != node.name]
     args += ("--join", ",".join(str(ip) for ip in sorted(others, key=lambda ip: ip != plan.master.ip)),
-             "--gossip-keyring-file", str(gossip_keyring_path(directory.parent)))
+             "--gossip-keyring-file", str(directory / "gossip.keyring"))
     if node.is_master:
         args += ("--register-with-taints", CONTROL_PLANE_TAINT, "--node-labels", CONTROL_PLANE_LABEL)
     return args

@@ -151,7 +151,9 @@ class Builder:
         plan = self.plan
         self.say(f"creating {len(plan.nodes)} nodes on {plan.subnet} (bridge {plan.bridge})")
         await network.build(self.ip, plan)
-        write_keyring_file(gossip_keyring_path(self.config.state_dir), [generate_key()])  # a fresh cluster key
+        key = generate_key()  # a fresh cluster key, a copy for each node
+        for node in plan.nodes:
+            write_keyring_file(gossip_keyring_path(self.config.state_dir, node), [key])
         todo = launches(plan, self.config.state_dir, self.config.daemons)
         for stage in Stage:
             batch = [launch for launch in todo if launch.stage == stage]

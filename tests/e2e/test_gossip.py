@@ -85,7 +85,7 @@ def test_three_members_converge_with_their_tags_and_joins_become_node_events(clu
 def test_a_member_known_only_by_gossip_gets_routes_to_its_pods_and_loses_them_when_it_leaves(cluster: Lab) -> None:
     # No Node object, no API server involved: a member of its own, on worker2, tagged with a pod range.
     worker2, master = cluster.node_ips["worker2"], cluster.node_ips["master"]
-    keyring = cluster.state_dir / "gossip.keyring"
+    keyring = cluster.state_dir / "worker2" / "gossip.keyring"
     extra = cluster.spawn_in("worker2", *_kubelab(), "gossip", "--name", "extra", "--bind", f"{worker2}:7947",
                              "--join", master, "--gossip-keyring-file", str(keyring),
                              "--tag", "pod-cidr=10.244.77.0/24")

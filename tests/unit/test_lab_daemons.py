@@ -37,7 +37,7 @@ def test_agent_flags_name_the_node_its_network_and_cgroup_and_taint_the_master()
         "--server", "10.243.7.10:6443", "--node-name", "worker1", "--node-ip", "10.243.7.11",
         "--pod-cidr", "10.244.1.0/24", "--state-dir", "/tmp/s/worker1/agent", "--netns-prefix", "klt0a1b2c-worker1",
         "--bridge", "klt0a1b2c-cbr0", "--cgroup-parent", "kubelab-klt0a1b2c-worker1",
-        "--join", "10.243.7.10", "--gossip-keyring-file", "/tmp/s/gossip.keyring")
+        "--join", "10.243.7.10", "--gossip-keyring-file", "/tmp/s/worker1/gossip.keyring")
     assert agents["master"][agents["master"].index("--join") + 1] == "10.243.7.11"
     assert agents["master"][-4:] == ("--register-with-taints", "node-role.kubernetes.io/control-plane=:NoSchedule",
                                      "--node-labels", "node-role.kubernetes.io/control-plane=")
