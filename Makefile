@@ -42,6 +42,8 @@ proto: install
 bench: install
 	@$(BIN)/python bench/api_bench.py
 	@$(BIN)/python bench/pod_bench.py
+	@$(BIN)/python bench/sched_bench.py
+	@$(BIN)/python bench/endpoints_bench.py
 	@$(BIN)/python bench/gossip_bench.py
 
 clean:

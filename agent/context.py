@@ -1,5 +1,5 @@
 """What every part of the agent shares: its settings, the API client, the runtime, the network,
-and the event recorder."""
+the event recorder, and the watch cache of Services (for the pods' service variables)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from agent.network import PodNetwork
 from agent.runtime.interface import Runtime
 from controlplane.client import ApiClient
 from controlplane.client.events import EventRecorder
+from controlplane.client.informer import Informer
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,9 @@ class AgentContext:
     runtime: Runtime
     network: PodNetwork
     events: EventRecorder
+    # Every Service of the cluster, watched: a container's service variables are read from here
+    # when it starts, never listed from the API per pod.
+    services: Informer
 
     @property
     def pods_dir(self) -> Path:

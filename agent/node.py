@@ -84,6 +84,14 @@ def merge_conditions(previous: list[meta_pb2.Condition], fresh: list[meta_pb2.Co
     return merged
 
 
+def status_overwritten(node: core_pb2.Node) -> bool:
+    """Whether the Node's Ready condition says other than this agent does (True): the node lifecycle
+    controller marked it Unknown while the agent was silent. The agent then posts its status at
+    once instead of at its next status interval, as the kubelet does when the API's status differs."""
+    ready = next((c for c in node.status.conditions if c.type == "Ready"), None)
+    return ready is None or ready.status != "True"
+
+
 def node_status(config: AgentConfig, previous: core_pb2.NodeStatus | None, agent_port: int) -> core_pb2.NodeStatus:
     now = now_text()
     status = core_pb2.NodeStatus(phase="")
@@ -196,13 +204,20 @@ class NodeRegistration:
         lease.spec.holder_identity = name
         await self.client.update(lease)
 
+    async def status_overwritten(self) -> bool:
+        node = await self.client.get(NODE, "", self.config.node_name)
+        assert isinstance(node, core_pb2.Node)
+        return status_overwritten(node)
+
     async def heartbeat(self) -> None:
-        """Renew the Lease every heartbeat interval; re-post the Node status every status interval."""
+        """Renew the Lease every heartbeat interval; re-post the Node status every status interval,
+        and at once when the control plane marked the node not Ready meanwhile."""
         last_status = asyncio.get_running_loop().time()
         while True:
             try:
                 await self.renew_lease()
-                if asyncio.get_running_loop().time() - last_status >= self.config.node_status_interval:
+                due = asyncio.get_running_loop().time() - last_status >= self.config.node_status_interval
+                if due or await self.status_overwritten():
                     await self.post_status()
                     last_status = asyncio.get_running_loop().time()
             except ApiError as error:

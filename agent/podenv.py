@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from controlplane.api.names import env_var_name
@@ -40,6 +40,68 @@ class ResolvedEnv:
 
 
 _REFERENCE = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.\-]*)\)")
+
+
+MASTER_SERVICE_NAMESPACE = "default"
+MASTER_SERVICES = frozenset({"kubernetes"})
+
+
+def _env_name(name: str) -> str:
+    return name.upper().replace("-", "_")
+
+
+def _service_ip_set(service: core_pb2.Service) -> bool:
+    return bool(service.spec.cluster_ip) and service.spec.cluster_ip != "None"
+
+
+def linked_services(namespace: str, enable_service_links: bool,
+                    services: Iterable[core_pb2.Service]) -> list[core_pb2.Service]:
+    """The Services whose variables a pod gets, as the kubelet picks them: those with a cluster IP in
+    the pod's namespace (with enableServiceLinks), and `kubernetes` from `default` always."""
+    chosen: dict[str, core_pb2.Service] = {}
+    for service in services:
+        if not _service_ip_set(service):
+            continue
+        name = service.metadata.name
+        if service.metadata.namespace == MASTER_SERVICE_NAMESPACE and name in MASTER_SERVICES:
+            chosen.setdefault(name, service)
+        elif service.metadata.namespace == namespace and enable_service_links:
+            chosen[name] = service
+    return [chosen[name] for name in sorted(chosen)]
+
+
+def service_env(services: Iterable[core_pb2.Service]) -> list[tuple[str, str]]:
+    """Kubernetes' service environment variables (and the Docker links ones) for these Services:
+    NAME_SERVICE_HOST, NAME_SERVICE_PORT (the first port), NAME_SERVICE_PORT_<PORTNAME> per named
+    port, NAME_PORT (the first port's URL), and per port NAME_PORT_<port>_<PROTO> with _PROTO, _PORT
+    and _ADDR. NAME is the Service's name upper-cased with - as _."""
+    env: list[tuple[str, str]] = []
+    for service in services:
+        if not _service_ip_set(service) or not service.spec.ports:
+            continue
+        prefix = _env_name(service.metadata.name)
+        ip = service.spec.cluster_ip
+        ports = service.spec.ports
+        env.append((f"{prefix}_SERVICE_HOST", ip))
+        env.append((f"{prefix}_SERVICE_PORT", str(ports[0].port)))
+        env.extend((f"{prefix}_SERVICE_PORT_{_env_name(port.name)}", str(port.port)) for port in ports if port.name)
+        for index, port in enumerate(ports):
+            protocol = port.protocol or "TCP"
+            host_port = f"[{ip}]:{port.port}" if ":" in ip else f"{ip}:{port.port}"
+            url = f"{protocol.lower()}://{host_port}"
+            if index == 0:
+                env.append((f"{prefix}_PORT", url))
+            port_prefix = f"{prefix}_PORT_{port.port}_{protocol.upper()}"
+            env.extend([(port_prefix, url), (f"{port_prefix}_PROTO", protocol.lower()),
+                        (f"{port_prefix}_PORT", str(port.port)), (f"{port_prefix}_ADDR", ip)])
+    return env
+
+
+def pod_service_env(pod: core_pb2.Pod, services: Iterable[core_pb2.Service]) -> list[tuple[str, str]]:
+    """The service variables of a pod's containers (enableServiceLinks is true unless set false)."""
+    spec = pod.spec
+    enabled = spec.enable_service_links if spec.HasField("enable_service_links") else True
+    return service_env(linked_services(pod.metadata.namespace, enabled, services))
 
 
 def expand(text: str, variables: Mapping[str, str]) -> str:

@@ -104,6 +104,17 @@ class PodStatusReporter:
         self._dirty = asyncio.Event()
         self._start_time = time.time()
         self._posted: core_pb2.PodStatus | None = None
+        self._posted_version = 0  # the pod's resourceVersion our last status write made
+
+    def observe(self, pod: core_pb2.Pod) -> None:
+        """The pod as the API has it now: if someone else rewrote its status after our last write
+        (the node lifecycle controller marks pods not ready while their node is silent), post ours
+        again, as the kubelet's status manager does when the API's status differs from its own."""
+        version = int(pod.metadata.resource_version or 0)
+        if self._posted is not None and version > self._posted_version and pod.status != self._posted:
+            log.info("pod.status_overwritten", pod=self.worker.key)
+            self._posted = None
+            self.mark_dirty()
 
     def mark_dirty(self) -> None:
         self._dirty.set()
@@ -155,8 +166,9 @@ class PodStatusReporter:
         update.metadata.resource_version = ""
         update.status.CopyFrom(status)
         try:
-            await self.context.client.update_status(update)
+            written = await self.context.client.update_status(update)
             self._posted = status
+            self._posted_version = int(written.metadata.resource_version or 0)  # type: ignore[attr-defined]
         except ApiError as error:
             if error.reason is Reason.NOT_FOUND:
                 return  # deleted meanwhile

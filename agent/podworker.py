@@ -62,6 +62,7 @@ class PodWorker:
 
     def update(self, pod: core_pb2.Pod) -> None:
         self.pod = pod
+        self.reporter.observe(pod)
         self._changed.set()
 
     def removed_from_api(self) -> None:
@@ -331,7 +332,15 @@ class PodWorker:
                 config_maps[name] = found
             elif isinstance(found, core_pb2.Secret):
                 secrets[name] = found
-        return podenv.EnvSources(config_maps, secrets)
+        # As the kubelet, wait until the Services were read once: variables from a cache still filling
+        # would silently miss some.
+        await self.context.services.wait_synced()
+        services = self.context.services
+        namespace = self.pod.metadata.namespace
+        candidates = services.list(namespace) + (
+            services.list(podenv.MASTER_SERVICE_NAMESPACE) if namespace != podenv.MASTER_SERVICE_NAMESPACE else [])
+        service_env = podenv.pod_service_env(self.pod, candidates)
+        return podenv.EnvSources(config_maps, secrets, service_env=service_env)
 
     # ---------------------------------------------------------------------------- the end
 

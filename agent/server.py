@@ -23,6 +23,7 @@ from controlplane.api import kinds
 from controlplane.api.v1 import core_pb2
 from controlplane.client import ClientConfig, connect
 from controlplane.client.events import EventRecorder
+from controlplane.client.informer import Informer
 from controlplane.daemon import ConfigError
 
 log = structlog.get_logger("agent")
@@ -64,7 +65,8 @@ async def serve(config: AgentConfig) -> None:
             cluster_dns=config.cluster_dns, cluster_domain=config.cluster_domain))
         await network.setup_node()
         runtime = EmbeddedRuntime(config.state_dir / "runtime", config.cgroup_parent)
-        context = AgentContext(config, client, runtime, network, events)
+        services = Informer(client, kinds.by_kind("Service"))
+        context = AgentContext(config, client, runtime, network, events, services)
         pods = PodManager(context)
 
         def pod_by_uid(uid: str) -> core_pb2.Pod | None:
@@ -81,6 +83,7 @@ async def serve(config: AgentConfig) -> None:
                      pod_cidr=str(network.config.pod_cidr), listen=config.listen)
             async with asyncio.TaskGroup() as group:
                 group.create_task(membership.run())
+                group.create_task(services.run())
                 group.create_task(registration.heartbeat())
                 group.create_task(follow_node_routes(client, network, config.node_name, membership.member))
                 group.create_task(pods.run())

@@ -21,6 +21,10 @@ commands:
   controller-manager
               the control plane's reconcile loops (Deployments, ReplicaSets, nodes, ...)
   gossip      one member of the gossip cluster on its own (the agent runs one too)
+  scheduler   binds pending pods to nodes (filters, scores, FailedScheduling events)
+  hollow-nodes
+              many simulated nodes in one process (like KWOK), for scale tests
+  dns         the cluster DNS: Service and pod names from watch caches, on the node's address
 
 Run `kubelab COMMAND --help` for a command's flags."""
 
@@ -57,6 +61,9 @@ def _lab(command: str) -> Callable[[list[str]], int]:
 COMMANDS = {"apiserver": _daemon("apiserver", "controlplane.apiserver"), "agent": _daemon("agent", "agent"),
             "controller-manager": _daemon("controller-manager", "controlplane.controllermanager"),
             "gossip": _daemon("gossip", "agent.gossipd"),
+            "scheduler": _daemon("scheduler", "controlplane.scheduler"),
+            "hollow-nodes": _daemon("hollow-nodes", "controlplane.hollow"),
+            "dns": _daemon("dns", "controlplane.dns"),
             "up": _lab("up"), "status": _lab("status"), "down": _lab("down")}
 
 

@@ -30,6 +30,11 @@ class ApiServerConfig:
     bookmark_interval: float = 60.0
     # History older than one interval is compacted every interval (Kubernetes: 5 minutes); 0 = never.
     compaction_interval: float = 300.0
+    # Events are deleted this long after their last write (Kubernetes' --event-ttl, 1h).
+    event_ttl: float = 3600.0
+    # DefaultTolerationSeconds admission: how long pods tolerate a not-ready / unreachable node.
+    default_not_ready_toleration_seconds: int = 300
+    default_unreachable_toleration_seconds: int = 300
     log_level: str = "info"
     log_format: str = "auto"
 
@@ -57,6 +62,13 @@ def parser() -> argparse.ArgumentParser:
              help="seconds of silence before a watcher gets a BOOKMARK")
     add_flag(p, DAEMON, "--compaction-interval", default=d.compaction_interval, type=float,
              help="seconds between compactions of store history (0: never)")
+    add_flag(p, DAEMON, "--event-ttl", default=d.event_ttl, type=float,
+             help="seconds an Event is kept after its last write")
+    add_flag(p, DAEMON, "--default-not-ready-toleration-seconds", default=d.default_not_ready_toleration_seconds,
+             type=int, help="tolerationSeconds of the not-ready:NoExecute toleration every pod gets")
+    add_flag(p, DAEMON, "--default-unreachable-toleration-seconds",
+             default=d.default_unreachable_toleration_seconds, type=int,
+             help="tolerationSeconds of the unreachable:NoExecute toleration every pod gets")
     add_flag(p, DAEMON, "--log-level", default=d.log_level, choices=["debug", "info", "warning", "error"],
              help="log level")
     add_flag(p, DAEMON, "--log-format", default=d.log_format, choices=["auto", "json", "console"],
@@ -87,9 +99,17 @@ def from_args(argv: list[str]) -> ApiServerConfig:
         raise ConfigError("--bookmark-interval must be more than 0")
     if args.compaction_interval < 0:
         raise ConfigError("--compaction-interval must be 0 or more")
+    if args.event_ttl <= 0:
+        raise ConfigError("--event-ttl must be more than 0")
+    for flag in ("default_not_ready_toleration_seconds", "default_unreachable_toleration_seconds"):
+        if getattr(args, flag) < 0:
+            raise ConfigError(f"--{flag.replace('_', '-')} must be 0 or more")
     return ApiServerConfig(
         listen=args.listen, data_dir=Path(args.data_dir), store=args.store, service_cidr=cidr,
         node_port_low=int(low), node_port_high=int(high), advertise_address=args.advertise_address,
         bookmark_interval=args.bookmark_interval, compaction_interval=args.compaction_interval,
+        event_ttl=args.event_ttl,
+        default_not_ready_toleration_seconds=args.default_not_ready_toleration_seconds,
+        default_unreachable_toleration_seconds=args.default_unreachable_toleration_seconds,
         log_level=args.log_level, log_format=args.log_format,
     )

@@ -4,10 +4,10 @@ The API server calls `apply_defaults` on every create and update, before validat
 stored and shown (`klctl get -o yaml`) carries the same defaults Kubernetes would add. Each rule
 only fills what is unset, so defaulting twice changes nothing more.
 
-Two rules Kubernetes applies to Pods only, not to the pod templates of workloads, stay so here:
-requests copied from limits (and the other SetDefaults_Pod rules) and the not-ready/unreachable
-tolerations of the DefaultTolerationSeconds admission plugin. A template therefore shows what
-`kubectl get deployment -o yaml` shows, and the Pods made from it get the rest when created.
+Rules Kubernetes applies to Pods only, not to the pod templates of workloads, stay so here:
+requests copied from limits and the other SetDefaults_Pod rules. A template therefore shows what
+`kubectl get deployment -o yaml` shows, and the Pods made from it get the rest when created. (The
+not-ready/unreachable tolerations are admission, not defaulting: see apiserver/tolerations.py.)
 """
 
 from __future__ import annotations
@@ -34,9 +34,6 @@ DEFAULT_SCHEDULER_NAME = "default-scheduler"
 DEFAULT_CLIENT_IP_AFFINITY_SECONDS = 10800  # 3 hours, Kubernetes' DefaultClientIPServiceAffinitySeconds
 DEFAULT_VOLUME_MODE = 420  # 0644, for configMap/secret/downwardAPI/projected volumes
 DEFAULT_TOKEN_EXPIRATION_SECONDS = 3600
-DEFAULT_NOT_READY_TOLERATION_SECONDS = 300  # the DefaultTolerationSeconds admission plugin's default
-TAINT_NODE_NOT_READY = "node.kubernetes.io/not-ready"
-TAINT_NODE_UNREACHABLE = "node.kubernetes.io/unreachable"
 LABEL_METADATA_NAME = "kubernetes.io/metadata.name"
 FINALIZER_KUBERNETES = "kubernetes"
 
@@ -98,7 +95,7 @@ def _pod(pod: core_pb2.Pod) -> None:
 
 
 def _pod_only(spec: core_pb2.PodSpec) -> None:
-    """SetDefaults_Pod and DefaultTolerationSeconds: what a Pod gets and a pod template does not."""
+    """SetDefaults_Pod: what a Pod gets and a pod template does not."""
     for container in (*spec.containers, *spec.init_containers):
         resources = container.resources
         for name, limit in resources.limits.items():
@@ -111,17 +108,6 @@ def _pod_only(spec: core_pb2.PodSpec) -> None:
             for port in container.ports:
                 if port.host_port == 0:
                     port.host_port = port.container_port
-    _default_tolerations(spec)
-
-
-def _default_tolerations(spec: core_pb2.PodSpec) -> None:
-    def tolerates(key: str) -> bool:
-        return any(t.key in (key, "") and t.effect in ("NoExecute", "") for t in spec.tolerations)
-
-    for key in (TAINT_NODE_NOT_READY, TAINT_NODE_UNREACHABLE):
-        if not tolerates(key):
-            spec.tolerations.add(key=key, operator="Exists", effect="NoExecute",
-                                 toleration_seconds=DEFAULT_NOT_READY_TOLERATION_SECONDS)
 
 
 def pod_spec_defaults(spec: core_pb2.PodSpec) -> None:

@@ -31,6 +31,7 @@ from controlplane.apiserver.defaults import apply_defaults
 from controlplane.apiserver.fieldpath import field_text
 from controlplane.apiserver.patch import PatchError, json_patch, merge_patch
 from controlplane.apiserver.service_alloc import AllocationFailed, Reservation, ServiceAllocations
+from controlplane.apiserver.tolerations import DefaultTolerations, add_default_tolerations
 from controlplane.apiserver.validation import validate_create, validate_update
 from controlplane.store import (
     Compacted,
@@ -48,6 +49,7 @@ PROTECTED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube
 _NAME_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # Kubernetes' generateName alphabet
 _UPDATE_RETRIES = 16
 _TERMINAL_POD_PHASES = ("Succeeded", "Failed")
+KUBERNETES_TOLERATIONS = DefaultTolerations()
 
 
 def format_time(moment: datetime) -> str:
@@ -85,10 +87,12 @@ def _expired(requested: int, compact_revision: int) -> ApiError:
 
 class Registry:
     def __init__(self, store: Store, allocations: ServiceAllocations,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 tolerations: DefaultTolerations = KUBERNETES_TOLERATIONS) -> None:
         self.store = store
         self.allocations = allocations
         self.clock = clock
+        self.tolerations = tolerations
 
     async def start(self) -> None:
         """Rebuild what lives only in memory (the allocators) from the stored Services."""
@@ -213,6 +217,7 @@ class Registry:
             meta.name = meta.generate_name + "".join(secrets.choice(_NAME_SUFFIX_ALPHABET) for _ in range(5))
         obj.api_version, obj.kind = kind.api_version, kind.kind  # type: ignore[attr-defined]
         strategy.prepare_for_create(kind, obj)
+        self._admit_pod(obj)
         apply_defaults(kind, obj)
         if isinstance(obj, core_pb2.Pod):
             strategy.prepare_pod_status(obj)
@@ -245,6 +250,11 @@ class Registry:
         log.debug("object.created", kind=kind.kind, namespace=meta.namespace, name=meta.name,
                   revision=kv.mod_revision)
         return obj
+
+    def _admit_pod(self, obj: Message) -> None:
+        """The mutating admission Kubernetes applies to Pods (DefaultTolerationSeconds)."""
+        if isinstance(obj, core_pb2.Pod):
+            add_default_tolerations(obj.spec, self.tolerations)
 
     async def _admit_namespace(self, namespace: str) -> None:
         kv = await self.store.get(self._key(kinds.by_kind("Namespace"), "", namespace))
@@ -312,6 +322,8 @@ class Registry:
             new = strategy.prepare_for_status_update(new, old)
         else:
             strategy.prepare_for_update(kind, new, old)
+            strategy.record_binding(new, old, format_time(self.clock()))
+            self._admit_pod(new)
         apply_defaults(kind, new)
         if isinstance(new, core_pb2.Service) and isinstance(old, core_pb2.Service) and not status:
             self.allocations.keep_allocated(new.spec, old.spec)
@@ -354,8 +366,8 @@ class Registry:
     def _finalized(new: Message, old: Message) -> bool:
         """Kubernetes deletes, during an update, an object whose last finalizer was just removed and
         whose deletion has no grace period left to wait for."""
-        meta, old_meta = new.metadata, old.metadata  # type: ignore[attr-defined]
-        return (not meta.finalizers and bool(old_meta.finalizers) and bool(meta.deletion_timestamp)
+        meta = new.metadata  # type: ignore[attr-defined]
+        return (not _finalizers_left(new) and _finalizers_left(old) and bool(meta.deletion_timestamp)
                 and meta.HasField("deletion_grace_period_seconds") and meta.deletion_grace_period_seconds == 0)
 
     # ------------------------------------------------------------------------------------ patch
@@ -455,14 +467,14 @@ class Registry:
             if grace_period is not None and grace_period < meta.deletion_grace_period_seconds:
                 meta.deletion_grace_period_seconds = grace_period
                 meta.deletion_timestamp = format_time(now + timedelta(seconds=grace_period))
-                return grace_period > 0 or bool(meta.finalizers)
-            return True
+                return grace_period > 0 or _finalizers_left(obj)
+            # Nothing left to wait for (a namespace whose content is gone): delete it now.
+            return meta.deletion_grace_period_seconds > 0 or _finalizers_left(obj)
         if propagation == "Orphan" and "orphan" not in meta.finalizers:
             meta.finalizers.append("orphan")
         elif propagation == "Foreground" and "foregroundDeletion" not in meta.finalizers:
             meta.finalizers.append("foregroundDeletion")
-        waits_for_namespace_content = isinstance(obj, core_pb2.Namespace) and bool(obj.spec.finalizers)
-        if grace == 0 and not meta.finalizers and not waits_for_namespace_content:
+        if grace == 0 and not _finalizers_left(obj):
             return False
         meta.deletion_timestamp = format_time(now + timedelta(seconds=grace))
         meta.deletion_grace_period_seconds = grace
@@ -480,6 +492,14 @@ class Registry:
         if revision > self.store.revision:
             raise bad_request(f"revision {revision} is in the future (newest is {self.store.revision})")
         await self.store.compact(revision)
+
+
+def _finalizers_left(obj: Message) -> bool:
+    """Whether anything must still finalize the object: metadata.finalizers, or for a Namespace its
+    spec.finalizers (the namespace controller removes `kubernetes` once the content is gone)."""
+    if obj.metadata.finalizers:  # type: ignore[attr-defined]
+        return True
+    return isinstance(obj, core_pb2.Namespace) and bool(obj.spec.finalizers)
 
 
 async def _with_idle_ticks(stream: Any, idle_after: float | None) -> AsyncIterator[Any]:

@@ -14,11 +14,13 @@ from controlplane.api.v1 import api_pb2, api_pb2_grpc, streams_pb2_grpc
 from controlplane.apiserver.allocators import ClusterIPAllocator, PortAllocator
 from controlplane.apiserver.bootstrap import bootstrap
 from controlplane.apiserver.config import ApiServerConfig
+from controlplane.apiserver.eventttl import expire_events_periodically
 from controlplane.apiserver.grpc_api import ApiService
 from controlplane.apiserver.members import NodeMembersService
 from controlplane.apiserver.registry import Registry
 from controlplane.apiserver.service_alloc import ServiceAllocations
 from controlplane.apiserver.streams import STREAMS_SERVICE, AgentConnections, StreamsService
+from controlplane.apiserver.tolerations import DefaultTolerations
 from controlplane.daemon import ConfigError
 from controlplane.store import Store, StoreError, open_sqlite_store
 
@@ -63,7 +65,8 @@ async def serve(config: ApiServerConfig) -> None:
     try:
         allocations = ServiceAllocations(ClusterIPAllocator(config.service_cidr),
                                          PortAllocator(config.node_port_low, config.node_port_high))
-        registry = Registry(store, allocations)
+        registry = Registry(store, allocations, tolerations=DefaultTolerations(
+            config.default_not_ready_toleration_seconds, config.default_unreachable_toleration_seconds))
         await registry.start()
         api_pb2_grpc.add_ApiServicer_to_server(  # type: ignore[no-untyped-call]
             ApiService(registry, config.bookmark_interval), server)
@@ -88,6 +91,7 @@ async def serve(config: ApiServerConfig) -> None:
         async with asyncio.TaskGroup() as group:
             if config.compaction_interval > 0:
                 group.create_task(_compact_periodically(store, config.compaction_interval))
+            group.create_task(expire_events_periodically(registry, config.event_ttl))
             group.create_task(server.wait_for_termination())
     finally:
         try:

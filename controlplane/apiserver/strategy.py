@@ -12,7 +12,7 @@ from __future__ import annotations
 from google.protobuf.message import Message
 
 from controlplane.api.kinds import Kind
-from controlplane.api.v1 import core_pb2
+from controlplane.api.v1 import core_pb2, meta_pb2
 from controlplane.apiserver.defaults import pod_qos_class
 from controlplane.apiserver.service_alloc import wants_health_check_port, wants_node_ports
 
@@ -52,6 +52,23 @@ def prepare_for_update(kind: Kind, new: Message, old: Message) -> None:
         _merge_string_data(new)
     elif isinstance(new, core_pb2.Service) and isinstance(old, core_pb2.Service):
         drop_type_dependent_fields(new.spec, old.spec)
+
+
+def record_binding(new: Message, old: Message, now: str) -> None:
+    """An update that gives a pod its node is kubelab's binding: as Kubernetes' binding subresource
+    does, it also sets the pod's PodScheduled condition True (replacing a False one with its reason)."""
+    if not (isinstance(new, core_pb2.Pod) and isinstance(old, core_pb2.Pod)):
+        return
+    if not new.spec.node_name or old.spec.node_name:
+        return
+    scheduled = meta_pb2.Condition(type="PodScheduled", status="True", last_transition_time=now)
+    for condition in new.status.conditions:
+        if condition.type == "PodScheduled":
+            if condition.status == "True":
+                scheduled.last_transition_time = condition.last_transition_time
+            condition.CopyFrom(scheduled)
+            return
+    new.status.conditions.append(scheduled)
 
 
 def drop_type_dependent_fields(new: core_pb2.ServiceSpec, old: core_pb2.ServiceSpec) -> None:

@@ -111,9 +111,14 @@ class ApiClient:
         return kinds.unwrap(reply)[1]
 
     async def delete(self, kind: Kind, namespace: str, name: str, *, grace_period: int | None = None,
-                     propagation: str = "", dry_run: bool = False) -> tuple[Message, bool]:
+                     propagation: str = "", dry_run: bool = False, precondition_uid: str = "",
+                     precondition_version: str = "") -> tuple[Message, bool]:
+        """Delete (or mark for deletion); with a precondition, only the object of that uid /
+        resourceVersion (ApiError CONFLICT otherwise), as controllers delete what they looked at."""
         request = api_pb2.DeleteRequest(key=api_pb2.ObjectKey(kind=kind.kind, namespace=namespace, name=name),
-                                        propagation_policy=propagation, dry_run=dry_run)
+                                        propagation_policy=propagation, dry_run=dry_run,
+                                        precondition_uid=precondition_uid,
+                                        precondition_resource_version=precondition_version)
         if grace_period is not None:
             request.grace_period_seconds = grace_period
         reply = await self._call(self.stub.Delete, request)

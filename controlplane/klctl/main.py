@@ -20,7 +20,7 @@ from controlplane.api.errors import ApiError, Reason
 from controlplane.api.kinds import UnknownKind
 from controlplane.client import ClientConfig, connect, load_client_config
 from controlplane.client.config import ClientConfigError
-from controlplane.klctl import verbs_members, verbs_read, verbs_streams, verbs_write
+from controlplane.klctl import verbs_members, verbs_read, verbs_services, verbs_streams, verbs_write
 from controlplane.klctl.context import Context, UsageError, Verb
 from controlplane.klctl.manifests import ManifestError
 
@@ -53,7 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--request-timeout", type=float, default=30.0, help="seconds to wait for an answer")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
     verbs_read.add_parsers(verbs)
-    create_kinds = verbs_write.add_parsers(verbs)  # noqa: F841 - other verb modules add `create` kinds to it
+    create_kinds = verbs_write.add_parsers(verbs)  # other verb modules add `create` kinds to it
+    verbs_services.add_parsers(verbs, create_kinds)
     verbs_streams.add_parsers(verbs)
     verbs_members.add_parsers(verbs)
     version = verbs.add_parser("version", help="client and server versions")

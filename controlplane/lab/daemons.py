@@ -38,9 +38,32 @@ def log_path(state_dir: Path, node: NodePlan, daemon: str) -> Path:
     return node_dir(state_dir, node) / f"{daemon}.log"
 
 
+# The lab's timings of node failure, shorter than Kubernetes' defaults so that a stopped worker's
+# pods move within seconds (story S1.6): agents renew their Lease every second, a node silent for
+# 6 s turns NotReady, and pods tolerate a not-ready or unreachable node for 10 s (Kubernetes: 10 s,
+# 50 s and 300 s). The grace period stays several heartbeats long so that a busy machine does not
+# fake a death.
+LAB_HEARTBEAT_INTERVAL = 1
+LAB_NODE_MONITOR_PERIOD = 1
+LAB_NODE_MONITOR_GRACE_PERIOD = 6
+LAB_NODE_STARTUP_GRACE_PERIOD = 20
+LAB_TOLERATION_SECONDS = 10
+AGENT_PORT = 10250  # the agents' gRPC port (their default --listen)
+
+
 def _apiserver(plan: LabPlan, node: NodePlan, directory: Path) -> tuple[str, ...]:
     return ("--listen", f"{node.ip}:{API_PORT}", "--data-dir", str(directory / "apiserver"),
-            "--advertise-address", str(node.ip))
+            "--advertise-address", str(node.ip),
+            "--default-not-ready-toleration-seconds", str(LAB_TOLERATION_SECONDS),
+            "--default-unreachable-toleration-seconds", str(LAB_TOLERATION_SECONDS))
+
+
+def _controller_manager(plan: LabPlan, node: NodePlan, directory: Path) -> tuple[str, ...]:
+    return ("--server", plan.api_address, "--node-monitor-period", str(LAB_NODE_MONITOR_PERIOD),
+            "--node-monitor-grace-period", str(LAB_NODE_MONITOR_GRACE_PERIOD),
+            "--node-startup-grace-period", str(LAB_NODE_STARTUP_GRACE_PERIOD),
+            # the gossip cluster's verdicts, from the master's agent (its gRPC port, on this node)
+            "--gossip-witness", f"127.0.0.1:{AGENT_PORT}")
 
 
 def gossip_keyring_path(state_dir: Path, node: NodePlan) -> Path:
@@ -52,7 +75,8 @@ def gossip_keyring_path(state_dir: Path, node: NodePlan) -> Path:
 def _agent(plan: LabPlan, node: NodePlan, directory: Path) -> tuple[str, ...]:
     args: tuple[str, ...] = ("--server", plan.api_address, "--node-name", node.name, "--node-ip", str(node.ip),
             "--pod-cidr", str(node.pod_cidr), "--state-dir", str(directory / "agent"),
-            "--netns-prefix", node.netns, "--bridge", node.pod_bridge, "--cgroup-parent", node.cgroup_parent)
+            "--netns-prefix", node.netns, "--bridge", node.pod_bridge, "--cgroup-parent", node.cgroup_parent,
+            "--heartbeat-interval", str(LAB_HEARTBEAT_INTERVAL))
     # Workers join the gossip cluster through the master; every agent knows the others too, so
     # whichever restarts finds the cluster at once.
     others = [node_plan.ip for node_plan in plan.nodes if node_plan.name != node.name]
@@ -63,9 +87,22 @@ def _agent(plan: LabPlan, node: NodePlan, directory: Path) -> tuple[str, ...]:
     return args
 
 
+def _scheduler(plan: LabPlan, node: NodePlan, directory: Path) -> tuple[str, ...]:
+    return ("--server", plan.api_address)
+
+
+def _dns(plan: LabPlan, node: NodePlan, directory: Path) -> tuple[str, ...]:
+    # On the node's own address (the proxy answers the cluster DNS address, 10.96.0.10), and with no
+    # upstream resolver: the lab's nodes reach nothing outside the machine, and must not try.
+    return ("--server", plan.api_address, "--node-name", node.name, "--node-ip", str(node.ip), "--resolv-conf", "")
+
+
 DAEMONS: tuple[DaemonSpec, ...] = (
     DaemonSpec("apiserver", MASTER_ONLY, Stage.API, _apiserver),
+    DaemonSpec("controller-manager", MASTER_ONLY, Stage.NODES, _controller_manager),
     DaemonSpec("agent", ALL_ROLES, Stage.NODES, _agent),
+    DaemonSpec("scheduler", MASTER_ONLY, Stage.NODES, _scheduler),
+    DaemonSpec("dns", ALL_ROLES, Stage.NODES, _dns),
 )
 DAEMON_NAMES = tuple(spec.name for spec in DAEMONS)
 NODE_AGENT = "agent"  # the daemon that makes Nodes Ready

@@ -19,6 +19,8 @@ from agent.gossip.config import GossipConfig
 from agent.gossip.keyring import Keyring, encode_key, write_keyring_file
 from agent.gossip.memberlist import Memberlist
 from agent.gossip.state import EventKind
+from controlplane.controllers.nodelifecycle.gossipwitness import GossipWitness
+from controlplane.controllers.nodelifecycle.health import Verdict
 from tests.support.gossip import GossipProcess
 from tests.support.wait import eventually, eventually_sync
 
@@ -228,3 +230,34 @@ def test_gossip_daemons_converge_detect_a_kill_and_tell_a_leave_apart(processes,
     eventually_sync(lambda: first.statuses()["w1"] == "left", timeout=5, what="w1 left")
     failed = [e["member"] for e in first.events() if e["event"] == "gossip.member_failed"]
     assert failed == ["w2"]  # the kill is a failure; the SIGTERM a leave, not a failure
+
+
+async def test_the_node_lifecycle_witness_follows_a_members_view(processes) -> None:  # type: ignore[no-untyped-def]
+    first = processes("m")
+    worker = processes("w1", "--join", first.address)
+    witness = GossipWitness(first.listen, retry=0.2)
+    told: list[str] = []
+    witness.subscribe(told.append)
+    task = asyncio.get_running_loop().create_task(witness.run())
+    try:
+        def verdict(node: str) -> Verdict | None:
+            found = witness.verdict(node)
+            return found.verdict if found else None
+
+        await eventually(lambda: _is(verdict("w1") is Verdict.ALIVE), timeout=15, what="w1 alive for the witness")
+        worker.kill()
+        await eventually(lambda: _is(verdict("w1") is Verdict.DEAD), timeout=15, what="w1 dead for the witness")
+        found = witness.verdict("w1")
+        assert found is not None and found.age < 5
+        assert told.count("w1") >= 2
+        first.kill()  # the watched member is gone: no verdict at all, the Lease decides
+        await eventually(lambda: _is(witness.verdict("w1") is None and witness.verdict("m") is None), timeout=15,
+                         what="the witness to drop its verdicts")
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _is(value: bool) -> bool:
+    return value

@@ -5,7 +5,7 @@ import ipaddress
 import pytest
 
 from agent.config import AgentConfig, from_args
-from agent.node import capacity, merge_conditions, new_node, ready_conditions
+from agent.node import capacity, merge_conditions, new_node, ready_conditions, status_overwritten
 from agent.routes import routes_to_others
 from controlplane.api.v1 import core_pb2, meta_pb2
 from controlplane.daemon import ConfigError
@@ -69,3 +69,16 @@ def test_routes_go_to_every_other_node_with_a_range_and_an_address() -> None:
              _node("odd", "10.244.9.0/24", "")]
     assert routes_to_others(nodes, "worker1") == {
         ipaddress.IPv4Network("10.244.0.0/24"): "10.240.0.10", ipaddress.IPv4Network("10.244.2.0/24"): "10.240.0.12"}
+
+
+@pytest.mark.parametrize(("conditions", "overwritten"), [
+    ([("Ready", "True")], False),
+    ([("Ready", "Unknown")], True),  # the node lifecycle controller marked it while the agent was silent
+    ([("MemoryPressure", "False")], True),
+    ([], True),
+])
+def test_the_agent_reposts_its_status_when_ready_was_overwritten(conditions: list[tuple[str, str]],
+                                                                  overwritten: bool) -> None:
+    node = core_pb2.Node(status=core_pb2.NodeStatus(conditions=[meta_pb2.Condition(type=t, status=s)
+                                                                for t, s in conditions]))
+    assert status_overwritten(node) is overwritten

@@ -167,28 +167,9 @@ def test_volume_details_are_defaulted() -> None:
     assert mine.secret.default_mode == 0o400
 
 
-def _tolerations(spec: core_pb2.PodSpec) -> list[tuple[str, str, str, int]]:
-    return [(t.key, t.operator, t.effect, t.toleration_seconds) for t in spec.tolerations]
-
-
-def test_pods_tolerate_not_ready_and_unreachable_nodes_for_five_minutes() -> None:
+def test_defaulting_adds_no_tolerations_admission_does() -> None:
     spec = defaulted(pod(container())).spec  # type: ignore[attr-defined]
-    assert _tolerations(spec) == [("node.kubernetes.io/not-ready", "Exists", "NoExecute", 300),
-                                  ("node.kubernetes.io/unreachable", "Exists", "NoExecute", 300)]
-
-
-@pytest.mark.parametrize(("own", "added"), [
-    (core_pb2.Toleration(operator="Exists"), []),
-    (core_pb2.Toleration(key="node.kubernetes.io/not-ready", operator="Exists"), ["node.kubernetes.io/unreachable"]),
-    (core_pb2.Toleration(key="node.kubernetes.io/unreachable", operator="Exists", effect="NoExecute",
-                         toleration_seconds=10), ["node.kubernetes.io/not-ready"]),
-    (core_pb2.Toleration(key="node.kubernetes.io/not-ready", operator="Exists", effect="NoSchedule"),
-     ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"]),
-])
-def test_default_tolerations_are_not_added_when_the_pod_already_tolerates(own: core_pb2.Toleration,
-                                                                          added: list[str]) -> None:
-    spec = defaulted(pod(container(), tolerations=[own])).spec  # type: ignore[attr-defined]
-    assert [t.key for t in spec.tolerations[1:]] == added
+    assert not spec.tolerations  # see apiserver/tolerations.py and tests/unit/test_default_tolerations.py
 
 
 # ---------------------------------------------------------------------------------------- QoS

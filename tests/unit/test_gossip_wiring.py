@@ -16,6 +16,9 @@ from agent.membership import node_event, node_tags, reporter
 from agent.routes import member_routes, merge_routes, node_routes
 from controlplane.api.v1 import core_pb2, gossip_pb2
 from controlplane.apiserver.members import default_node
+from controlplane.controllermanager.config import from_args as manager_from_args
+from controlplane.controllers.nodelifecycle.gossipwitness import GossipWitness, read_view
+from controlplane.controllers.nodelifecycle.health import Verdict, WitnessVerdict
 from controlplane.daemon import ConfigError
 from controlplane.klctl.verbs_members import member_document, member_table
 
@@ -202,3 +205,46 @@ def test_without_a_node_named_the_control_plane_node_answers() -> None:
     nodes[1].metadata.labels["node-role.kubernetes.io/control-plane"] = ""
     assert default_node(nodes).metadata.name == "master"
     assert default_node(nodes[::2]).metadata.name == "a-worker"
+
+
+# ------------------------------------------------------------------ the node lifecycle controller's witness
+
+def _members(**statuses: tuple[str, float]) -> list[gossip_pb2.GossipMember]:
+    return [gossip_pb2.GossipMember(name=name, status=status, status_seconds=age)
+            for name, (status, age) in statuses.items()]
+
+
+def test_a_view_gives_dead_and_alive_verdicts_dated_from_when_the_agent_reached_them() -> None:
+    verdicts, changed = read_view(_members(master=("alive", 100.0), w1=("dead", 2.5), w2=("suspect", 0.1),
+                                           w3=("left", 9.0)), received=1000.0, previous={})
+    assert verdicts == {"master": (Verdict.ALIVE, 900.0), "w1": (Verdict.DEAD, 997.5)}
+    assert changed == {"master", "w1"}  # suspect and left give no verdict: the Lease decides
+
+
+def test_an_unchanged_verdict_keeps_its_moment_and_a_change_is_reported() -> None:
+    previous = {"w1": (Verdict.ALIVE, 10.0), "w2": (Verdict.ALIVE, 10.0), "w3": (Verdict.DEAD, 20.0)}
+    verdicts, changed = read_view(_members(w1=("alive", 0.0), w2=("dead", 0.5)), received=50.0, previous=previous)
+    assert verdicts == {"w1": (Verdict.ALIVE, 10.0), "w2": (Verdict.DEAD, 49.5)}
+    assert changed == {"w2", "w3"}  # w3 is no longer in the view: its verdict is gone
+
+
+def test_the_witness_answers_with_the_verdicts_age_and_tells_its_listeners() -> None:
+    now = [100.0]
+    witness = GossipWitness("127.0.0.1:1", clock=lambda: now[0])
+    told: list[str] = []
+    witness.subscribe(told.append)
+    witness._take(_members(w1=("dead", 1.0), master=("alive", 50.0)))
+    now[0] = 103.0
+    assert witness.verdict("w1") == WitnessVerdict(Verdict.DEAD, 4.0)
+    assert witness.verdict("nobody") is None
+    assert told == ["master", "w1"]
+    witness._take([])  # the stream broke: no verdicts until it is back
+    assert witness.verdict("w1") is None and told[-2:] == ["master", "w1"]
+
+
+def test_the_controller_manager_takes_an_agent_as_gossip_witness() -> None:
+    assert manager_from_args(["--gossip-witness", "127.0.0.1:10250"]).node_lifecycle.gossip_witness == \
+        "127.0.0.1:10250"
+    assert manager_from_args([]).node_lifecycle.gossip_witness == ""  # the Lease alone
+    with pytest.raises(ConfigError, match="--gossip-witness '10250': expected HOST:PORT"):
+        manager_from_args(["--gossip-witness", "10250"])

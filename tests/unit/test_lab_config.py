@@ -9,6 +9,7 @@ import pytest
 
 from controlplane.daemon import ConfigError
 from controlplane.lab.config import down_from_args, status_from_args, up_from_args
+from controlplane.lab.daemons import DAEMON_NAMES
 
 
 def test_up_defaults_are_the_designs_lab(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -18,7 +19,7 @@ def test_up_defaults_are_the_designs_lab(monkeypatch: pytest.MonkeyPatch, tmp_pa
     config = up_from_args([])
     assert (config.prefix, config.subnet, config.workers) == ("kl", ipaddress.IPv4Network("10.240.0.0/24"), 2)
     assert config.state_dir == Path("/var/lib/kubelab/kl")
-    assert config.daemons == ("apiserver", "agent")
+    assert config.daemons == DAEMON_NAMES and {"apiserver", "agent"} <= set(config.daemons)
     assert config.client_config == tmp_path / "config"
 
 

@@ -10,22 +10,52 @@ from controlplane.lab.plan import plan_lab
 STATE = Path("/var/lib/kubelab/kl")
 
 
-def test_the_api_server_runs_on_the_master_and_an_agent_on_every_node_after_it() -> None:
-    todo = launches(plan_lab(), STATE)
+def test_the_api_server_runs_on_the_master_then_the_controller_manager_and_an_agent_on_every_node() -> None:
+    todo = launches(plan_lab(), STATE, ["apiserver", "controller-manager", "agent"])
     assert [(launch.daemon, launch.node.name, launch.stage) for launch in todo] == [
         ("apiserver", "master", Stage.API),
+        ("controller-manager", "master", Stage.NODES),
         ("agent", "master", Stage.NODES),
         ("agent", "worker1", Stage.NODES),
         ("agent", "worker2", Stage.NODES),
     ]
-    assert [launch.log for launch in todo] == [STATE / "master/apiserver.log", STATE / "master/agent.log",
-                                               STATE / "worker1/agent.log", STATE / "worker2/agent.log"]
+    assert [launch.log for launch in todo] == [STATE / "master/apiserver.log", STATE / "master/controller-manager.log",
+                                               STATE / "master/agent.log", STATE / "worker1/agent.log",
+                                               STATE / "worker2/agent.log"]
+
+
+def test_the_scheduler_runs_on_the_master_once_the_api_server_is_up() -> None:
+    todo = [(launch.daemon, launch.node.name, launch.stage, launch.args) for launch in launches(plan_lab(), STATE)
+            if launch.daemon == "scheduler"]
+    assert todo == [("scheduler", "master", Stage.NODES, ("--server", "10.240.0.10:6443"))]
+
+
+def test_the_controller_manager_runs_on_the_master_and_dns_on_every_node_once_the_api_answers() -> None:
+    todo = launches(plan_lab(), STATE, ["apiserver", "controller-manager", "dns"])
+    assert [(launch.daemon, launch.node.name, launch.stage) for launch in todo] == [
+        ("apiserver", "master", Stage.API),
+        ("controller-manager", "master", Stage.NODES),
+        ("dns", "master", Stage.NODES),
+        ("dns", "worker1", Stage.NODES),
+        ("dns", "worker2", Stage.NODES),
+    ]
+    assert todo[1].args[:2] == ("--server", "10.240.0.10:6443")
+    assert todo[3].args == ("--server", "10.240.0.10:6443", "--node-name", "worker1", "--node-ip", "10.240.0.11",
+                            "--resolv-conf", "")
 
 
 def test_apiserver_flags_use_the_labs_addresses() -> None:
     apiserver = launches(plan_lab(), STATE, ["apiserver"])[0]
     assert apiserver.args == ("--listen", "10.240.0.10:6443", "--data-dir", "/var/lib/kubelab/kl/master/apiserver",
-                              "--advertise-address", "10.240.0.10")
+                              "--advertise-address", "10.240.0.10", "--default-not-ready-toleration-seconds", "10",
+                              "--default-unreachable-toleration-seconds", "10")
+
+
+def test_the_controller_manager_talks_to_the_labs_api_server_with_short_node_timings() -> None:
+    manager = launches(plan_lab(), STATE, ["controller-manager"])[0]
+    assert manager.args == ("--server", "10.240.0.10:6443", "--node-monitor-period", "1",
+                            "--node-monitor-grace-period", "6", "--node-startup-grace-period", "20",
+                            "--gossip-witness", "127.0.0.1:10250")
 
 
 def test_agent_flags_name_the_node_its_network_and_cgroup_and_taint_the_master() -> None:
@@ -36,7 +66,7 @@ def test_agent_flags_name_the_node_its_network_and_cgroup_and_taint_the_master()
     assert agents["worker1"] == (
         "--server", "10.243.7.10:6443", "--node-name", "worker1", "--node-ip", "10.243.7.11",
         "--pod-cidr", "10.244.1.0/24", "--state-dir", "/tmp/s/worker1/agent", "--netns-prefix", "klt0a1b2c-worker1",
-        "--bridge", "klt0a1b2c-cbr0", "--cgroup-parent", "kubelab-klt0a1b2c-worker1",
+        "--bridge", "klt0a1b2c-cbr0", "--cgroup-parent", "kubelab-klt0a1b2c-worker1", "--heartbeat-interval", "1",
         "--join", "10.243.7.10", "--gossip-keyring-file", "/tmp/s/worker1/gossip.keyring")
     assert agents["master"][agents["master"].index("--join") + 1] == "10.243.7.11"
     assert agents["master"][-4:] == ("--register-with-taints", "node-role.kubernetes.io/control-plane=:NoSchedule",

@@ -1,0 +1,26 @@
+"""Object timestamps as Kubernetes writes them (RFC 3339, UTC, whole seconds: `2026-11-21T13:05:00Z`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def format_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str) -> datetime | None:
+    """The moment an RFC 3339 timestamp names (fractions of a second allowed); None when empty or unreadable."""
+    if not text:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def epoch(text: str) -> float | None:
+    """Seconds since the epoch of a timestamp, None when empty or unreadable."""
+    parsed = parse_time(text)
+    return parsed.timestamp() if parsed is not None else None

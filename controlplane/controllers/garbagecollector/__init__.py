@@ -1,0 +1,1 @@
+"""Garbage collection through ownerReferences; see controller.py."""

@@ -1,0 +1,1 @@
+"""Namespace deletion: everything inside goes, then the namespace; see controller.py."""

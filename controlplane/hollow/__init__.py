@@ -1,0 +1,1 @@
+"""`kubelab hollow-nodes`: simulated nodes whose pods run without running anything (see server.py)."""

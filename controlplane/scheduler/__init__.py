@@ -1,0 +1,1 @@
+"""`kubelab scheduler`: binds pending pods to nodes, as kube-scheduler does (see server.py)."""
