@@ -35,6 +35,7 @@ import structlog
 
 from agent.images.catalog import CatalogError, HostTools, ImageConfig, discover_host_tools, resolve
 from agent.runtime import procs, rootfs
+from agent.runtime.attachinput import FifoInput
 from agent.runtime.cgroups import CgroupError, Cgroups, ContainerCgroup, Resources
 from agent.runtime.ids import is_container_id, new_container_id, short_id
 from agent.runtime.interface import (
@@ -447,7 +448,7 @@ class EmbeddedRuntime:
             subprocess.run(["umount", "-l", str(merged)], check=False, capture_output=True)
         for name in ("upper", "work", "rootfs"):
             shutil.rmtree(directory / name, ignore_errors=True)
-        for name in ("stdin", "hostname", "monitor.log"):
+        for name in ("stdin", "control", "hostname", "monitor.log"):
             with contextlib.suppress(FileNotFoundError):
                 (directory / name).unlink()
         (directory / "removed").touch()
@@ -485,6 +486,14 @@ class EmbeddedRuntime:
         path = Path(self._record(container_id).config["log_path"])
         self._log_paths[container_id] = path
         return path
+
+    async def attach_input(self, container_id: str) -> FifoInput | None:
+        record = await asyncio.to_thread(self._current, container_id)
+        if not record.running:
+            raise ContainerNotRunning(f"cannot attach to a stopped container ({short_id(container_id)})")
+        if not record.config.get("stdin"):
+            return None
+        return FifoInput(self.layout.container(container_id))
 
     async def exec(self, container_id: str, command: Sequence[str], *, stdin: bool,
                    tty: bool) -> asyncio.subprocess.Process:

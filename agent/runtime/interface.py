@@ -72,7 +72,7 @@ class ContainerConfig:
     cpu_limit_millicores: int | None = None
     cpu_request_millicores: int | None = None
     stdin: bool = False  # keep stdin open (it never sees EOF); False = /dev/null
-    stdin_once: bool = False  # accepted; attach is not implemented, so it changes nothing yet
+    stdin_once: bool = False  # the kubelet's business: an attach ends the stdin (agent/streams/attach.py)
     tty: bool = False  # the process gets a terminal; its output is logged as stdout
 
 
@@ -142,3 +142,18 @@ class Runtime(Protocol):
         `stdin`, else /dev/null. The process's return code is the command's exit code.
         """
         ...
+
+    async def attach_input(self, container_id: str) -> AttachInput | None:
+        """The way into the stdin of the container's own process (an attach); None for a container
+        started without stdin. ContainerNotRunning when it is not running. Its output is its log."""
+        ...
+
+
+class AttachInput(Protocol):
+    async def write(self, data: bytes) -> None: ...
+
+    async def end(self) -> None:
+        """End of input: the process reads end-of-file."""
+        ...
+
+    async def resize(self, columns: int, rows: int) -> None: ...

@@ -7,6 +7,12 @@ namespace, sets up its mounts and root, and execs the container's command (nsini
 
 - tells the agent on the sync fd: `ok PID` once the command was exec'd, or `error MESSAGE`;
 - writes the child's stdout and stderr to the log file as CRI entries (rotating it at maxlog bytes);
+  for a container with stdin or a tty, what does not end a line is written at once as a partial (P)
+  entry, so a prompt shows to whoever follows the log (an attach) before the line is finished;
+- with stdin=1, forwards what is written to the FIFO `stdin` in the container's directory to the
+  child's stdin (a pipe, or the terminal), and obeys the FIFO `control`: a line `eof` ends the
+  child's input (its stdin closes; ^D on a terminal), `resize COLUMNS ROWS` sizes the terminal.
+  This is how an attach reaches the container's own process;
 - forwards SIGTERM and SIGINT to the child;
 - records in state.json (atomically, by rename): its own pid and start time, the child's, the start
   and finish times, the exit code (128+N for signal N), the signal and whether the cgroup counted an
@@ -106,9 +112,10 @@ def read_oom_kills(path: str) -> int:
 class LogWriter:
     """CRI entries into the log file; output lines longer than MAX_ENTRY become P entries."""
 
-    def __init__(self, path: str, max_bytes: int) -> None:
+    def __init__(self, path: str, max_bytes: int, eager: bool = False) -> None:
         self.path = path
         self.max_bytes = max_bytes
+        self.eager = eager  # write an unfinished line at once, as a P entry
         self.partial = {b"stdout": b"", b"stderr": b""}
         self.fd = -1
         self.size = 0
@@ -129,7 +136,7 @@ class LogWriter:
                 out.append(stamp + b" " + stream + b" P " + line[:MAX_ENTRY] + b"\n")
                 line = line[MAX_ENTRY:]
             out.append(stamp + b" " + stream + b" F " + line + b"\n")
-        while len(rest) >= MAX_ENTRY:
+        while len(rest) >= MAX_ENTRY or (self.eager and rest):
             out.append(stamp + b" " + stream + b" P " + rest[:MAX_ENTRY] + b"\n")
             rest = rest[MAX_ENTRY:]
         self.partial[stream] = rest
@@ -221,17 +228,22 @@ def main(argv: list[str]) -> int:
     else:
         out_r, out_w = os.pipe()
         err_r, err_fd = os.pipe()
+    attach = options.get("stdin") == "1"
+    input_fifo = control_fifo = input_w = -1
+    if attach:
+        # Reader and writer of each FIFO: never EOF, whoever attaches can open and write to them.
+        input_fifo = open_fifo(os.path.join(directory, "stdin"))
+        control_fifo = open_fifo(os.path.join(directory, "control"))
     if tty:
         stdin_fd = slave
-    elif options.get("stdin") == "1":
-        fifo = os.path.join(directory, "stdin")
-        if not os.path.exists(fifo):
-            os.mkfifo(fifo, 0o600)
-        stdin_fd = os.open(fifo, os.O_RDWR)  # reader and writer: never EOF, attach can write to it
+        input_w = master if attach else -1
+    elif attach:
+        stdin_fd, input_w = os.pipe()
+        os.set_blocking(input_w, False)
     else:
         stdin_fd = os.open("/dev/null", os.O_RDONLY)
     error_r, error_w = os.pipe()  # close-on-exec: EOF without data means the exec happened
-    logs = LogWriter(options["log"], int(options.get("maxlog", "0")))
+    logs = LogWriter(options["log"], int(options.get("maxlog", "0")), eager=attach or tty)
 
     pid = os.fork()
     if pid == 0:
@@ -272,11 +284,18 @@ def main(argv: list[str]) -> int:
     for fd in streams:
         poller.register(fd, select.POLLIN)
     poller.register(pidfd, select.POLLIN)
+    if attach:
+        poller.register(input_fifo, select.POLLIN)
+        poller.register(control_fifo, select.POLLIN)
     exited = False
     while not exited:
         for fd, _ in poller.poll():
             if fd == pidfd:
                 exited = True
+            elif fd == input_fifo:
+                forward_input(read_ready(input_fifo), input_w, tty)
+            elif fd == control_fifo:
+                input_w = obey(read_ready(control_fifo), input_w, tty)
             else:
                 pump(fd, streams, poller, logs)
     child_pid = 0  # no more forwarding: the pid is about to be released
@@ -300,6 +319,57 @@ def main(argv: list[str]) -> int:
     state.update(status="exited", finished_at_ns=finished, oom_killed=read_oom_kills(oom_file) > oom_before)
     write_state(state_path, state)
     return 0
+
+
+def open_fifo(path: str) -> int:
+    if not os.path.exists(path):
+        os.mkfifo(path, 0o600)
+    return os.open(path, os.O_RDWR | os.O_NONBLOCK)
+
+
+def read_ready(fd: int) -> bytes:
+    try:
+        return os.read(fd, 65536)
+    except BlockingIOError:
+        return b""
+
+
+def forward_input(data: bytes, input_w: int, tty: bool) -> None:
+    """Attach input to the child, never blocking the monitor: what its stdin cannot take now (the
+    child does not read) is dropped, as a terminal drops what overflows its input queue."""
+    if input_w < 0 or not data:
+        return
+    if tty:
+        os.set_blocking(input_w, False)  # the terminal's master; reads of it stay blocking
+    view = memoryview(data)
+    try:
+        while view:
+            view = view[os.write(input_w, view):]
+    except OSError:  # EAGAIN: full; EIO/EPIPE: nobody reads any more
+        sys.stderr.write(f"monitor: {len(view)} bytes of container input dropped\n")
+    finally:
+        if tty:
+            os.set_blocking(input_w, True)
+
+
+def obey(commands: bytes, input_w: int, tty: bool) -> int:
+    """Control lines: `eof` ends the child's input, `resize W H` sizes its terminal. The input fd after."""
+    for line in commands.decode("ascii", "replace").splitlines():
+        words = line.split()
+        if words == ["eof"] and input_w >= 0:
+            if tty:
+                forward_input(b"\x04", input_w, tty)  # ^D, the terminal's end of input
+            else:
+                os.close(input_w)
+                input_w = -1
+        elif len(words) == 3 and words[0] == "resize" and tty and words[1].isdigit() and words[2].isdigit():
+            import fcntl  # only for a terminal that is resized: memory matters here
+            import struct
+            import termios
+
+            size = struct.pack("HHHH", int(words[2]), int(words[1]), 0, 0)
+            fcntl.ioctl(input_w, termios.TIOCSWINSZ, size)
+    return input_w
 
 
 def pump(fd: int, streams: dict[int, bytes], poller: select.poll, logs: LogWriter) -> None:

@@ -1,6 +1,6 @@
 """What the streams need of the container runtime, and which container instance a request means.
 
-`StreamRuntime` is the part of agent/runtime/interface.py's `Runtime` that logs, exec and
+`StreamRuntime` is the part of agent/runtime/interface.py's `Runtime` that logs, exec, attach and
 port-forward use; any runtime with these methods (the embedded one, containerd's, a test's) serves.
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from agent.runtime.interface import Runtime
+    from agent.runtime.interface import AttachInput, Runtime
 
 
 class ContainerView(Protocol):
@@ -30,6 +30,9 @@ class ContainerView(Protocol):
     @property
     def state(self) -> str: ...  # "running" or "exited" (a runtime may have others, e.g. "created")
 
+    @property
+    def exit_code(self) -> int | None: ...  # once exited
+
 
 class StreamRuntime(Protocol):
     async def list(self, pod_uid: str | None = None) -> Sequence[ContainerView]: ...
@@ -38,6 +41,8 @@ class StreamRuntime(Protocol):
 
     async def exec(self, container_id: str, command: Sequence[str], *, stdin: bool,
                    tty: bool) -> asyncio.subprocess.Process: ...
+
+    async def attach_input(self, container_id: str) -> AttachInput | None: ...
 
 
 def current_and_previous(instances: Sequence[ContainerView], name: str,

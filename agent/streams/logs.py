@@ -4,12 +4,13 @@ follow, as the file grows until the container has exited and the file is drained
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from agent.streams.crilog import LogFormatter, parse_line, parse_lines, split_lines, tail_start
+from agent.streams.crilog import LogEntry, LogFormatter, parse_line, parse_lines, split_lines, tail_start
 
 _BLOCK = 64 * 1024
 
@@ -52,6 +53,17 @@ async def read_log(path: Path, *, tail: int | None, timestamps: bool, follow: bo
     more (checking every `interval`) until `exited()` says the container is done; then drains the file."""
     formatter = LogFormatter(timestamps)
     offset = 0 if tail is None else await asyncio.to_thread(find_tail_offset, path, tail)
+    entries = read_entries(path, offset=offset, follow=follow, exited=exited, interval=interval)
+    async with contextlib.aclosing(entries):
+        async for batch in entries:
+            out = formatter.feed(batch)
+            if out:
+                yield out
+
+
+async def read_entries(path: Path, *, offset: int, follow: bool, exited: Callable[[], Awaitable[bool]],
+                       interval: float = 0.1) -> AsyncGenerator[list[LogEntry], None]:
+    """The log's entries from byte `offset` on, a batch at a time, following as read_log does."""
     file: BinaryIO | None = None
     rest = b""
     draining = False
@@ -62,9 +74,9 @@ async def read_log(path: Path, *, tail: int | None, timestamps: bool, follow: bo
             chunk = await asyncio.to_thread(file.read, _BLOCK) if file is not None else b""
             if chunk:
                 lines, rest = split_lines(rest + chunk)
-                out = formatter.feed(parse_lines(lines))
-                if out:
-                    yield out
+                batch = parse_lines(lines)
+                if batch:
+                    yield batch
                 continue
             if not follow or draining:
                 return

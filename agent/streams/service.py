@@ -14,6 +14,7 @@ import structlog
 from grpc_reflection.v1alpha import reflection
 
 from agent.runtime.interface import ContainerNotRunning
+from agent.streams.attach import AttachSession
 from agent.streams.containers import ContainerView, StreamRuntime, current_and_previous
 from agent.streams.execsession import ExecSession
 from agent.streams.logs import read_log
@@ -124,6 +125,51 @@ class NodeStreamsService(streams_pb2_grpc.NodeStreamsServicer):
         code = await ExecSession(process, receive=inbound.get, send=context.write).run()
         log.info("exec.finished", **where, exit_code=code)
         return code
+
+    # ------------------------------------------------------------------ attach
+
+    async def ContainerAttach(self, request_iterator: Any, context: Context) -> None:
+        async with Inbound(context) as inbound:
+            try:
+                first = await inbound.get()
+                if first is None or not first.HasField("start"):
+                    raise bad_request("the first message of an attach must be `start`")
+                code = await self._attach(first.start, inbound, context)
+                await context.write(streams_pb2.ExecOutput(exit=streams_pb2.ExecExit(exit_code=code)))
+                await inbound.drain()
+            except ApiError as error:
+                await end_with_error(context, inbound, error, streams_pb2.ExecOutput(error=error.message))
+
+    async def _attach(self, start: streams_pb2.ExecStart, inbound: Inbound, context: Context) -> int:
+        """Follow the container's own process until it exits; its exit status."""
+        pod = self._pod(start.target)
+        name = self._container_name(pod, start.target.container)
+        current, _ = await self._instances(pod, name)
+        if current is None:
+            raise ApiError(Reason.NOT_FOUND, f'container not found ("{name}")')
+        spec = next((c for c in pod.spec.containers if c.name == name), None)
+        attach_input = None
+        if start.stdin and current.state == "running":
+            try:
+                attach_input = await self.runtime.attach_input(current.id)
+            except ContainerNotRunning:
+                attach_input = None  # it has just exited: its output and status still come
+            else:
+                if attach_input is None:
+                    raise bad_request(f"container {name} in pod {pod.metadata.name} was not started with stdin "
+                                      "(set stdin: true to attach to it)")
+                if start.tty and start.HasField("size"):
+                    with contextlib.suppress(ContainerNotRunning):
+                        await attach_input.resize(start.size.width, start.size.height)
+        uid, container_id = pod.metadata.uid, current.id
+        log.info("attach.started", pod=f"{pod.metadata.namespace}/{pod.metadata.name}", container=name,
+                 stdin=attach_input is not None)
+        await AttachSession(self.runtime.log_path(container_id), attach_input,
+                            stdin_once=spec is not None and spec.stdin_once,
+                            exited=lambda: self._exited(uid, container_id), receive=inbound.get,
+                            send=context.write, interval=self.poll_interval).run()
+        ended = next((c for c in await self.runtime.list(uid) if c.id == container_id), None)
+        return ended.exit_code if ended is not None and ended.exit_code is not None else 0
 
     # ------------------------------------------------------------------ port-forward
 

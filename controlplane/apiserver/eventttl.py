@@ -32,11 +32,20 @@ _SHORTEST_SWEEP_INTERVAL = 0.25
 
 
 def last_written(event: core_pb2.Event) -> float | None:
-    """When the Event was last recorded, as seconds since the epoch (None: it carries no time at all)."""
-    moments = [epoch(text) for text in (event.last_timestamp, event.event_time, event.first_timestamp,
-                                         event.metadata.creation_timestamp)]
+    """The latest moment the Event may have been last recorded, as seconds since the epoch (None: it
+    carries no time at all). A whole-second timestamp stands for any moment of its second, so it
+    counts as the end of it: an Event is never dropped before a whole TTL has passed."""
+    moments = [_latest(text) for text in (event.last_timestamp, event.event_time, event.first_timestamp,
+                                          event.metadata.creation_timestamp)]
     known = [moment for moment in moments if moment is not None]
     return max(known) if known else None
+
+
+def _latest(text: str) -> float | None:
+    moment = epoch(text)
+    if moment is None or "." in text:
+        return moment
+    return moment + 1.0
 
 
 def expired(event: core_pb2.Event, now: float, ttl: float) -> bool:

@@ -1,4 +1,4 @@
-"""The API server's Streams service: `kubectl logs`, `exec` and `port-forward` relayed to the agent.
+"""The API server's Streams service: `kubectl logs`, `exec`, `attach` and `port-forward` relayed to the agent.
 
 For each call: find the pod, check what Kubernetes' API server and kubelet check (a container is
 named or there is only one, the pod is bound to a node, the container has logs to show), find the
@@ -260,6 +260,22 @@ class StreamsService(streams_pb2_grpc.StreamsServicer):
                 log.info("exec.relayed", pod=f"{target.namespace}/{target.name}", container=target.container,
                          agent=address)
                 await _relay(inbound, context, self.agents.stub(address).ContainerExec(), first, address)
+            except ApiError as error:
+                await end_with_error(context, inbound, error, streams_pb2.ExecOutput(error=error.message))
+
+    async def PodAttach(self, request_iterator: Any, context: Context) -> None:
+        async with Inbound(context) as inbound:
+            try:
+                first = await inbound.get()
+                if first is None or not first.HasField("start"):
+                    raise bad_request("the first message of an attach must be `start`")
+                if first.start.command:
+                    raise bad_request("an attach runs no command: leave `command` empty (exec runs one)")
+                _, target, address = await self._target(first.start.target, need_container=True)
+                first.start.target.CopyFrom(target)
+                log.info("attach.relayed", pod=f"{target.namespace}/{target.name}", container=target.container,
+                         agent=address)
+                await _relay(inbound, context, self.agents.stub(address).ContainerAttach(), first, address)
             except ApiError as error:
                 await end_with_error(context, inbound, error, streams_pb2.ExecOutput(error=error.message))
 

@@ -183,6 +183,18 @@ class StreamsClient:
             await session.close_stdin()
         return session
 
+    async def attach(self, namespace: str, name: str, *, container: str = "", stdin: bool = False,
+                     tty: bool = False, size: tuple[int, int] | None = None) -> ExecSession:
+        """Attach to the container's own process: its output from its start, our input to its stdin;
+        `exit_code` is its exit status once it has exited."""
+        start = streams_pb2.ExecStart(target=streams_pb2.PodTarget(namespace=namespace, name=name,
+                                                                    container=container), stdin=stdin, tty=tty)
+        if size is not None:
+            start.size.width, start.size.height = size
+        session = ExecSession(self.stub.PodAttach())
+        await session._writer.write(streams_pb2.ExecInput(start=start))
+        return session
+
     async def port_forward(self, namespace: str, name: str, port: int) -> ForwardedConnection:
         """A new connection to the pod's `port`."""
         connection = ForwardedConnection(self.stub.PodPortForward())

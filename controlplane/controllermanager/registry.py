@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from controlplane.controllers.base import Controller, ControllerContext
+from controlplane.controllers.deployment import DeploymentController
 from controlplane.controllers.endpoints import EndpointsController
 from controlplane.controllers.endpointslice import EndpointSliceController
 from controlplane.controllers.endpointslicemirroring import EndpointSliceMirroringController
@@ -15,6 +16,7 @@ from controlplane.controllers.nodeipam.controller import NodeIpamController
 from controlplane.controllers.nodelifecycle.controller import NodeLifecycleController
 from controlplane.controllers.nodelifecycle.gossipwitness import GossipWitness
 from controlplane.controllers.podgc.controller import PodGcController
+from controlplane.controllers.replicaset import ReplicaSetController
 from controlplane.controllers.tainteviction.controller import TaintEvictionController
 
 
@@ -34,4 +36,6 @@ CONTROLLERS: dict[str, Callable[[ControllerContext], Controller]] = {
     "endpoints": EndpointsController,
     "endpointslice": EndpointSliceController,
     "endpointslicemirroring": EndpointSliceMirroringController,
+    "replicaset": ReplicaSetController,
+    "deployment": DeploymentController,
 }

@@ -1223,3 +1223,10 @@ def describe(kind: Kind, obj: Message, events: Sequence[core_pb2.Event], *, now:
     _events(w, events, now)
     return w.text()
 
+
+
+def pod_template(template: core_pb2.PodTemplateSpec) -> str:
+    """A pod template as `kubectl rollout history --revision=N` shows it (describe's Pod Template section)."""
+    w = _Writer()
+    _pod_template(w, template)
+    return w.text()

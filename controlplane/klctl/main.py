@@ -20,7 +20,7 @@ from controlplane.api.errors import ApiError, Reason
 from controlplane.api.kinds import UnknownKind
 from controlplane.client import ClientConfig, connect, load_client_config
 from controlplane.client.config import ClientConfigError
-from controlplane.klctl import verbs_members, verbs_read, verbs_services, verbs_streams, verbs_write
+from controlplane.klctl import verbs_members, verbs_read, verbs_services, verbs_streams, verbs_workloads, verbs_write
 from controlplane.klctl.context import Context, UsageError, Verb
 from controlplane.klctl.manifests import ManifestError
 
@@ -37,7 +37,13 @@ class _Parser(argparse.ArgumentParser):
             parsed, extra = super().parse_known_args(words[:cut], namespace)
             parsed.command = words[cut + 1:]
             return parsed, extra
-        return super().parse_known_args(args, namespace)
+        parsed, extra = super().parse_known_args(args, namespace)
+        if self.get_default("words_anywhere") and extra:
+            # kubectl takes flags between its words (`annotate deploy web --overwrite k=v`): words that
+            # argparse left over after a flag belong to the verb's `words`.
+            parsed.words = [*parsed.words, *(word for word in extra if not word.startswith("-"))]
+            extra = [word for word in extra if word.startswith("-")]
+        return parsed, extra
 
     def error(self, message: str) -> NoReturn:
         print(f"error: {message} (see '{self.prog} --help')", file=sys.stderr)
@@ -56,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     create_kinds = verbs_write.add_parsers(verbs)  # other verb modules add `create` kinds to it
     verbs_services.add_parsers(verbs, create_kinds)
     verbs_streams.add_parsers(verbs)
+    verbs_workloads.add_parsers(verbs, create_kinds)
     verbs_members.add_parsers(verbs)
     version = verbs.add_parser("version", help="client and server versions")
     version.set_defaults(run=_version)

@@ -85,7 +85,7 @@ def add_parsers(verbs: Any) -> Any:
         parser.add_argument("--overwrite", action="store_true", help="allow changing a key that has a value")
         parser.add_argument("-l", "--selector", default="", help="act on what this label selector matches")
         parser.add_argument("--all", action="store_true", help="act on every object of the type")
-        parser.set_defaults(run=label_verb, field=noun)
+        parser.set_defaults(run=label_verb, field=noun, words_anywhere=True)
     return what
 
 

@@ -66,4 +66,4 @@ async def test_events_are_deleted_a_ttl_after_their_last_write(api: ApiClient) -
         return await reasons(api) == set()
 
     await eventually(all_gone, timeout=TTL + 5, what="the repeated event to expire after its last repeat")
-    assert time.monotonic() - bumped >= TTL - 1  # whole-second timestamps: up to a second early
+    assert time.monotonic() - bumped >= TTL - 0.1  # never before a whole TTL (clocks differ a little)

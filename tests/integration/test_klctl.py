@@ -187,6 +187,8 @@ def test_label_and_annotate(klctl: Klctl) -> None:
     assert klctl.ok("annotate", "cm", "cfg", "note=hello world").strip() == "configmap/cfg annotated"
     assert json.loads(klctl.ok("get", "cm", "cfg", "-o", "json"))["metadata"]["annotations"] == {
         "note": "hello world"}
+    klctl.ok("annotate", "cm", "cfg", "--overwrite", "note=changed")  # a flag between the words, as kubectl takes
+    assert json.loads(klctl.ok("get", "cm", "cfg", "-o", "json"))["metadata"]["annotations"] == {"note": "changed"}
     bad = klctl("label", "cm", "cfg", "bad key=x")
     assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "metadata.labels" in bad.stderr
 

@@ -297,6 +297,73 @@ async def test_a_tty_and_an_open_stdin(runtime: EmbeddedRuntime, pod: Pod) -> No
     assert output(runtime, no_stdin.id) == ["eof 1"]
 
 
+async def _attach(runtime: EmbeddedRuntime, pod: Pod, container_id: str, inputs: list[object],
+                  stdin_once: bool = True) -> list[tuple[str, bytes]]:
+    """Attach (agent/streams/attach.py) with `inputs` as the client's messages; what came out."""
+    from agent.streams.attach import AttachSession
+    from controlplane.api.v1 import streams_pb2
+
+    queue: asyncio.Queue[object] = asyncio.Queue()
+    for item in inputs:
+        queue.put_nowait(item)
+    out: list[tuple[str, bytes]] = []
+
+    async def send(message: streams_pb2.ExecOutput) -> None:
+        kind = message.WhichOneof("output")
+        out.append((kind, getattr(message, kind)))
+
+    async def exited() -> bool:
+        return (await runtime.status(container_id)).state == "exited"
+
+    attach_input = await runtime.attach_input(container_id)
+    assert attach_input is not None
+    await asyncio.wait_for(AttachSession(runtime.log_path(container_id), attach_input, stdin_once=stdin_once,
+                                         exited=exited, receive=queue.get, send=send).run(), 20)
+    return out
+
+
+async def test_an_attach_feeds_stdin_and_its_end_to_the_containers_own_process(runtime: EmbeddedRuntime,
+                                                                               pod: Pod) -> None:
+    from controlplane.api.v1 import streams_pb2
+
+    started = await runtime.start(pod.config(name="cat", command=("sh", "-c", "echo before; cat; echo after >&2"),
+                                             stdin=True, stdin_once=True))
+    await until_logged(runtime, started.id, "before")
+    out = await _attach(runtime, pod, started.id, [streams_pb2.ExecInput(stdin=b"one\ntwo\n"),
+                                                    streams_pb2.ExecInput(stdin_eof=True), None])
+    stdout = b"".join(data for kind, data in out if kind == "stdout")
+    assert stdout == b"before\none\ntwo\n"  # what it wrote before the attach too
+    assert [data for kind, data in out if kind == "stderr"] == [b"after\n"]
+    assert (await runtime.status(started.id)).exit_code == 0
+
+
+async def test_an_attach_to_a_terminal_shows_an_unfinished_prompt_and_sizes_the_terminal(
+        runtime: EmbeddedRuntime, pod: Pod) -> None:
+    from controlplane.api.v1 import streams_pb2
+
+    started = await runtime.start(pod.config(
+        name="tty", command=("sh", "-c", "printf 'name? '; read name; echo hello $name; stty size"),
+        stdin=True, stdin_once=True, tty=True))
+    # The prompt has no newline: it is in the log at once, as a partial entry.
+    await eventually(lambda: _logged_async(runtime, started.id, "name? "), timeout=10, what="the prompt")
+    attach_input = await runtime.attach_input(started.id)
+    assert attach_input is not None
+    await attach_input.resize(100, 40)
+    out = await _attach(runtime, pod, started.id, [streams_pb2.ExecInput(stdin=b"bob\n")])
+    text = b"".join(data for _, data in out).decode().replace("\r", "")
+    assert text.startswith("name? ") and "hello bob\n" in text and "40 100\n" in text, text
+
+
+async def _logged_async(runtime: EmbeddedRuntime, container_id: str, text: str) -> bool:
+    path = runtime.log_path(container_id)
+    return path.exists() and text in path.read_text()
+
+
+async def test_attaching_to_a_container_without_stdin_has_no_input(runtime: EmbeddedRuntime, pod: Pod) -> None:
+    started = await runtime.start(pod.config(name="plain", command=("sleep", "30")))
+    assert await runtime.attach_input(started.id) is None
+
+
 # ---- stopping ----------------------------------------------------------------------------------------------
 
 async def test_stop_sends_sigterm_which_a_handler_honours(runtime: EmbeddedRuntime, pod: Pod) -> None:

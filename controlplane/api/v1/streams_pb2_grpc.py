@@ -26,7 +26,14 @@ if _version_not_supported:
 
 
 class StreamsStub:
-    """On the API server: pods by namespace and name.
+    """Attach (kubectl attach, kubectl run -i): the messages of an exec, to the container's own process.
+    `start` names the container (its `command` stays empty); `stdin` sends the client's input to the
+    container's stdin, which needs a container started with `stdin: true` (and `tty: true` for a
+    terminal). The output is the container's, from its start (what it wrote before the attach too),
+    as it writes, until it exits: then `exit` carries its exit status. A container with
+    `stdinOnce: true` has its stdin closed when the attach ends or the client's input ends.
+
+    On the API server: pods by namespace and name.
     """
 
     def __init__(self, channel):
@@ -50,10 +57,22 @@ class StreamsStub:
                 request_serializer=controlplane_dot_api_dot_v1_dot_streams__pb2.PortForwardData.SerializeToString,
                 response_deserializer=controlplane_dot_api_dot_v1_dot_streams__pb2.PortForwardData.FromString,
                 _registered_method=True)
+        self.PodAttach = channel.stream_stream(
+                '/kubelab.api.v1.Streams/PodAttach',
+                request_serializer=controlplane_dot_api_dot_v1_dot_streams__pb2.ExecInput.SerializeToString,
+                response_deserializer=controlplane_dot_api_dot_v1_dot_streams__pb2.ExecOutput.FromString,
+                _registered_method=True)
 
 
 class StreamsServicer:
-    """On the API server: pods by namespace and name.
+    """Attach (kubectl attach, kubectl run -i): the messages of an exec, to the container's own process.
+    `start` names the container (its `command` stays empty); `stdin` sends the client's input to the
+    container's stdin, which needs a container started with `stdin: true` (and `tty: true` for a
+    terminal). The output is the container's, from its start (what it wrote before the attach too),
+    as it writes, until it exits: then `exit` carries its exit status. A container with
+    `stdinOnce: true` has its stdin closed when the attach ends or the client's input ends.
+
+    On the API server: pods by namespace and name.
     """
 
     def PodLogs(self, request, context):
@@ -69,6 +88,12 @@ class StreamsServicer:
         raise NotImplementedError('Method not implemented!')
 
     def PodPortForward(self, request_iterator, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PodAttach(self, request_iterator, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -92,6 +117,11 @@ def add_StreamsServicer_to_server(servicer, server):
                     request_deserializer=controlplane_dot_api_dot_v1_dot_streams__pb2.PortForwardData.FromString,
                     response_serializer=controlplane_dot_api_dot_v1_dot_streams__pb2.PortForwardData.SerializeToString,
             ),
+            'PodAttach': grpc.stream_stream_rpc_method_handler(
+                    servicer.PodAttach,
+                    request_deserializer=controlplane_dot_api_dot_v1_dot_streams__pb2.ExecInput.FromString,
+                    response_serializer=controlplane_dot_api_dot_v1_dot_streams__pb2.ExecOutput.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'kubelab.api.v1.Streams', rpc_method_handlers)
@@ -101,7 +131,14 @@ def add_StreamsServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class Streams:
-    """On the API server: pods by namespace and name.
+    """Attach (kubectl attach, kubectl run -i): the messages of an exec, to the container's own process.
+    `start` names the container (its `command` stays empty); `stdin` sends the client's input to the
+    container's stdin, which needs a container started with `stdin: true` (and `tty: true` for a
+    terminal). The output is the container's, from its start (what it wrote before the attach too),
+    as it writes, until it exits: then `exit` carries its exit status. A container with
+    `stdinOnce: true` has its stdin closed when the attach ends or the client's input ends.
+
+    On the API server: pods by namespace and name.
     """
 
     @staticmethod
@@ -185,6 +222,33 @@ class Streams:
             metadata,
             _registered_method=True)
 
+    @staticmethod
+    def PodAttach(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/kubelab.api.v1.Streams/PodAttach',
+            controlplane_dot_api_dot_v1_dot_streams__pb2.ExecInput.SerializeToString,
+            controlplane_dot_api_dot_v1_dot_streams__pb2.ExecOutput.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
 
 class NodeStreamsStub:
     """On the node agent: the same, pods by uid (the API server's relay calls these).
@@ -211,6 +275,11 @@ class NodeStreamsStub:
                 request_serializer=controlplane_dot_api_dot_v1_dot_streams__pb2.PortForwardData.SerializeToString,
                 response_deserializer=controlplane_dot_api_dot_v1_dot_streams__pb2.PortForwardData.FromString,
                 _registered_method=True)
+        self.ContainerAttach = channel.stream_stream(
+                '/kubelab.api.v1.NodeStreams/ContainerAttach',
+                request_serializer=controlplane_dot_api_dot_v1_dot_streams__pb2.ExecInput.SerializeToString,
+                response_deserializer=controlplane_dot_api_dot_v1_dot_streams__pb2.ExecOutput.FromString,
+                _registered_method=True)
 
 
 class NodeStreamsServicer:
@@ -235,6 +304,12 @@ class NodeStreamsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ContainerAttach(self, request_iterator, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NodeStreamsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -252,6 +327,11 @@ def add_NodeStreamsServicer_to_server(servicer, server):
                     servicer.PortForward,
                     request_deserializer=controlplane_dot_api_dot_v1_dot_streams__pb2.PortForwardData.FromString,
                     response_serializer=controlplane_dot_api_dot_v1_dot_streams__pb2.PortForwardData.SerializeToString,
+            ),
+            'ContainerAttach': grpc.stream_stream_rpc_method_handler(
+                    servicer.ContainerAttach,
+                    request_deserializer=controlplane_dot_api_dot_v1_dot_streams__pb2.ExecInput.FromString,
+                    response_serializer=controlplane_dot_api_dot_v1_dot_streams__pb2.ExecOutput.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -336,6 +416,33 @@ class NodeStreams:
             '/kubelab.api.v1.NodeStreams/PortForward',
             controlplane_dot_api_dot_v1_dot_streams__pb2.PortForwardData.SerializeToString,
             controlplane_dot_api_dot_v1_dot_streams__pb2.PortForwardData.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ContainerAttach(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/kubelab.api.v1.NodeStreams/ContainerAttach',
+            controlplane_dot_api_dot_v1_dot_streams__pb2.ExecInput.SerializeToString,
+            controlplane_dot_api_dot_v1_dot_streams__pb2.ExecOutput.FromString,
             options,
             channel_credentials,
             insecure,

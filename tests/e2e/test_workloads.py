@@ -1,0 +1,266 @@
+"""Stories S1.1 and S2 on the lab, with every daemon real (API server, scheduler, controller manager,
+agents): a Deployment's pods spread over both workers with their env from a ConfigMap and a Secret;
+a rolling update of a readiness-probed Deployment during which a client never sees a failed
+request, then rollout status, history, undo, scale, the ReplicaSets' hash names, and Recreate.
+
+Services and the service proxy are built elsewhere: the client here (tests/support/readyclient.py)
+plays the service's part as a proxy does, following the ready pods through the API and sending each
+request to the next of them. As in production manifests made for zero-downtime rollouts, the pods
+have a short preStop sleep, so a pod being removed still answers while its readers drop it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from controlplane.lab.daemons import DAEMON_NAMES
+from tests.support.lab import Lab, LabFactory
+from tests.support.wait import eventually_sync
+
+pytestmark = [pytest.mark.root, pytest.mark.slow]
+
+HASH = "[bcdfghjklmnpqrstvwxz2456789]+"
+READY_CLIENT = Path(__file__).resolve().parent.parent / "support" / "readyclient.py"
+
+
+@pytest.fixture(scope="module")
+def cluster(module_labs: LabFactory) -> Iterator[Lab]:
+    yield module_labs(workers=2)
+
+
+def apply(lab: Lab, name: str, manifest: str) -> None:
+    lab.klctl_ok("apply", "-f", lab.write(f"{name}.yaml", manifest))
+
+
+def pods(lab: Lab, selector: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = json.loads(lab.klctl_ok("get", "pods", "-l", selector, "-o", "json"))["items"]
+    return [p for p in items if not p["metadata"].get("deletionTimestamp")]
+
+
+def ready(pod: dict[str, Any]) -> bool:
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in pod.get("status", {}).get("conditions", []))
+
+
+def rollout_status(lab: Lab, name: str, timeout: str = "120s") -> str:
+    result = lab.klctl("rollout", "status", f"deployment/{name}", "--timeout", timeout, timeout=180)
+    assert result.returncode == 0, f"{result.stdout}{result.stderr}\n{lab.logs()}"
+    return result.stdout
+
+
+S1 = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: app-config}
+data: {GREETING: hello-from-configmap, LOG_LEVEL: debug}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: app-secret}
+stringData: {API_TOKEN: s3cret-token}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: probes}
+spec:
+  replicas: 6
+  strategy:
+    type: RollingUpdate
+    rollingUpdate: {maxUnavailable: 20%, maxSurge: 10%}
+  selector: {matchLabels: {app: probes}}
+  template:
+    metadata: {labels: {app: probes}}
+    spec:
+      containers:
+      - name: app
+        image: kubelab/demo:1
+        ports: [{containerPort: 3000}]
+        resources:
+          requests: {cpu: 400m, memory: 64Mi}
+          limits: {cpu: 700m, memory: 128Mi}
+        envFrom:
+        - configMapRef: {name: app-config}
+        - secretRef: {name: app-secret}
+        startupProbe:
+          httpGet: {path: /healthz, port: 3000}
+          failureThreshold: 3
+          periodSeconds: 10
+          timeoutSeconds: 1
+"""
+
+
+def test_s1_1_six_replicas_with_resources_and_env_from_are_ready_on_both_workers(cluster: Lab) -> None:
+    apply(cluster, "s1", S1)
+    assert rollout_status(cluster, "probes").endswith('deployment "probes" successfully rolled out\n')
+    row = cluster.klctl_ok("get", "deployment", "probes").splitlines()[1].split()
+    assert row[:4] == ["probes", "6/6", "6", "6"]
+    running = pods(cluster, "app=probes")
+    assert len(running) == 6 and all(ready(p) for p in running)
+    nodes = {p["spec"]["nodeName"] for p in running}
+    assert nodes == {"worker1", "worker2"}, nodes
+    for pod in running:
+        assert re.fullmatch(f"probes-{HASH}-[bcdfghjklmnpqrstvwxz2456789]{{5}}", pod["metadata"]["name"])
+        assert pod["spec"]["containers"][0]["resources"]["requests"] == {"cpu": "400m", "memory": "64Mi"}
+    env = cluster.klctl_ok("exec", running[0]["metadata"]["name"], "--", "env")
+    assert "GREETING=hello-from-configmap" in env.splitlines()
+    assert "LOG_LEVEL=debug" in env.splitlines()
+    assert "API_TOKEN=s3cret-token" in env.splitlines()
+
+
+WEB = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web}}
+spec:
+  replicas: 4
+  strategy:
+    type: RollingUpdate
+    rollingUpdate: {{maxSurge: 1, maxUnavailable: 0}}
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      containers:
+      - name: web
+        image: kubelab/demo:{version}
+        ports: [{{containerPort: 3000}}]
+        readinessProbe:
+          httpGet: {{path: /readyz, port: 3000}}
+          periodSeconds: 1
+        lifecycle:
+          preStop: {{sleep: {{seconds: 2}}}}
+"""
+
+
+class Requests:
+    """The ready-pod client running inside the master node, and what it has seen so far."""
+
+    def __init__(self, lab: Lab, selector: str) -> None:
+        self.path = lab.workdir / f"requests-{selector.replace('=', '-')}.jsonl"
+        self.process = lab.spawn_in("master", sys.executable, str(READY_CLIENT), "--selector", selector,
+                                    "--out", str(self.path))
+
+    def records(self) -> list[dict[str, Any]]:
+        if not self.path.exists():
+            return []
+        return [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
+
+    def banners(self, last: int = 0) -> list[str]:
+        return [r.get("body", "") for r in self.records()[-last:] if r.get("ok") and "ip" in r]
+
+    def wait_for(self, banner: str, count: int = 20, timeout: float = 60) -> None:
+        """Until the last `count` answers all came from `banner`."""
+        eventually_sync(lambda: (b := self.banners(count)) and len(b) == count and set(b) == {banner},
+                        timeout=timeout, what=f"{count} answers in a row from {banner!r}")
+
+    def stop(self) -> None:
+        os.killpg(self.process.pid, signal.SIGTERM)
+        self.process.wait(timeout=20)
+
+
+def test_s2_a_rolling_update_keeps_answering_and_undo_brings_version_1_back(cluster: Lab) -> None:
+    apply(cluster, "web", WEB.format(version=1))
+    rollout_status(cluster, "web")
+    client = Requests(cluster, "app=web")
+    try:
+        client.wait_for("kubelab demo v1")
+        cluster.klctl_ok("set", "image", "deployment/web", "web=kubelab/demo:2")
+        assert rollout_status(cluster, "web").endswith('deployment "web" successfully rolled out\n')
+        client.wait_for("kubelab demo v2")
+        history = cluster.klctl_ok("rollout", "history", "deployment/web")
+        assert history.splitlines()[1:4] == ["REVISION  CHANGE-CAUSE", "1         <none>", "2         <none>"]
+        assert cluster.klctl_ok("rollout", "undo", "deployment/web") == "deployment.apps/web rolled back\n"
+        rollout_status(cluster, "web")
+        client.wait_for("kubelab demo v1")
+    finally:
+        client.stop()
+    records = client.records()
+    failures = [r for r in records if not r["ok"]]
+    assert not failures, f"{len(failures)} of {len(records)} requests failed, first: {failures[:3]}"
+    seen = {r["body"] for r in records if "body" in r}
+    assert seen == {"kubelab demo v1", "kubelab demo v2"}
+    assert len(records) > 100  # it kept asking the whole time
+
+    sets = cluster.klctl_ok("get", "rs", "-l", "app=web").splitlines()[1:]
+    assert len(sets) == 2 and all(re.fullmatch(f"web-{HASH}", line.split()[0]) for line in sets), sets
+    current = [line.split() for line in sets if line.split()[1] == "4"]
+    assert len(current) == 1 and current[0][2:4] == ["4", "4"]
+    revisions = cluster.klctl_ok("rollout", "history", "deployment/web").splitlines()[2:4]
+    assert [line.split()[0] for line in revisions] == ["2", "3"]  # revision 1 came back as 3
+
+    assert cluster.klctl_ok("scale", "deployment", "web", "--replicas=6") == "deployment.apps/web scaled\n"
+    rollout_status(cluster, "web")
+    assert cluster.klctl_ok("get", "deployment", "web").splitlines()[1].split()[1] == "6/6"
+
+
+RECREATE = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: rec}}
+spec:
+  replicas: 3
+  strategy: {{type: Recreate}}
+  selector: {{matchLabels: {{app: rec}}}}
+  template:
+    metadata: {{labels: {{app: rec}}}}
+    spec:
+      containers:
+      - name: rec
+        image: kubelab/demo:{version}
+        readinessProbe:
+          httpGet: {{path: /readyz, port: 3000}}
+          periodSeconds: 1
+"""
+
+
+def test_s2_recreate_stops_every_old_pod_before_starting_new_ones(cluster: Lab) -> None:
+    apply(cluster, "rec", RECREATE.format(version=1))
+    rollout_status(cluster, "rec")
+    apply(cluster, "rec", RECREATE.format(version=2))
+    deadline = time.monotonic() + 120
+    mixed = False
+    while time.monotonic() < deadline:
+        items = json.loads(cluster.klctl_ok("get", "pods", "-l", "app=rec", "-o", "json"))["items"]
+        images = {p["spec"]["containers"][0]["image"] for p in items}  # terminating ones included
+        mixed |= len(images) > 1
+        if images == {"kubelab/demo:2"} and len(items) == 3 and all(ready(p) for p in items):
+            break
+        time.sleep(0.2)
+    assert not mixed, "old and new pods ran at the same time"
+    rollout_status(cluster, "rec")
+    events = json.loads(cluster.klctl_ok("get", "events", "--field-selector", "involvedObject.name=rec",
+                                         "-o", "json"))["items"]
+    scaling = [e["message"] for e in sorted(events, key=lambda e: e["metadata"]["creationTimestamp"])
+               if e["reason"] == "ScalingReplicaSet"]
+    assert re.fullmatch(f"Scaled up replica set rec-{HASH} from 0 to 3", scaling[0])
+    assert re.fullmatch(f"Scaled down replica set rec-{HASH} from 3 to 0", scaling[1])
+    assert re.fullmatch(f"Scaled up replica set rec-{HASH} from 0 to 3", scaling[2])
+
+
+def test_run_attaches_to_the_pods_own_process_and_removes_the_pod(cluster: Lab) -> None:
+    result = cluster.klctl("run", "--rm", "-i", "talk", "--image=busybox", "--restart=Never", "--",
+                           "sh", "-c", "read x; echo got $x; exit 3", stdin="hello\n", timeout=120)
+    assert result.returncode == 3, result.stderr
+    assert result.stdout == 'got hello\npod "talk" deleted\n'
+    assert result.stderr.splitlines()[-1] == "pod default/talk terminated (Error)"
+    assert cluster.klctl("get", "pod", "talk").returncode == 1  # gone
+
+
+@pytest.mark.skipif(not {"dns", "proxy"} <= set(DAEMON_NAMES),
+                    reason="needs cluster DNS reachable at its service address 10.96.0.10: the DNS daemon and the "
+                           "service proxy in the lab")
+def test_run_rm_it_nslookup_kubernetes_prints_the_answer_and_cleans_up(cluster: Lab) -> None:
+    result = cluster.klctl("run", "--rm", "-it", "t", "--image=busybox", "--restart=Never", "--",
+                           "nslookup", "kubernetes", stdin="", timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "Address: 10.96.0.1" in result.stdout
+    assert result.stdout.endswith('pod "t" deleted\n')
