@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the project needs on the machine (the lab and tests add theirs here as they come).
-DEB_PACKAGES := python3-venv iproute2 util-linux busybox-static curl
+DEB_PACKAGES := python3-venv iproute2 util-linux busybox-static curl nftables serf
 PROTOS := $(wildcard proto/controlplane/api/v1/*.proto)
 
 .PHONY: install run down test test-fast lint proto bench clean
@@ -44,6 +44,7 @@ bench: install
 	@$(BIN)/python bench/pod_bench.py
 	@$(BIN)/python bench/sched_bench.py
 	@$(BIN)/python bench/endpoints_bench.py
+	@$(BIN)/python bench/gossip_bench.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
