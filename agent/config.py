@@ -9,6 +9,7 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from agent.gossip.flags import GossipSettings, add_gossip_flags, gossip_settings
 from controlplane.api.quantity import QuantityError, parse_quantity
 from controlplane.daemon import ConfigError, add_flag
 
@@ -57,6 +58,8 @@ class AgentConfig:
     backoff_reset: float = 600.0
     # Pods are re-synced from the API server this often even without events (level-triggered).
     resync_interval: float = 60.0
+    # The gossip cluster (agent/gossip): join addresses, port, keys and timings.
+    gossip: GossipSettings = field(default_factory=GossipSettings)
     log_level: str = "info"
     log_format: str = "auto"
 
@@ -118,6 +121,7 @@ def parser() -> argparse.ArgumentParser:
     flag("--backoff-max", d.backoff_max, "longest CrashLoopBackOff delay, seconds", type=float)
     flag("--backoff-reset", d.backoff_reset, "seconds of running that reset the back-off", type=float)
     flag("--resync-interval", d.resync_interval, "seconds between full pod resyncs", type=float)
+    add_gossip_flags(p, DAEMON)
     flag("--log-level", d.log_level, "log level", choices=["debug", "info", "warning", "error"])
     flag("--log-format", d.log_format, "log format", choices=["auto", "json", "console"])
     return p
@@ -159,4 +163,4 @@ def from_args(argv: list[str]) -> AgentConfig:
         cpu_millicores=cpu, memory_bytes=memory, max_pods=args.max_pods, heartbeat_interval=args.heartbeat_interval,
         node_status_interval=args.node_status_interval, backoff_initial=args.backoff_initial,
         backoff_max=args.backoff_max, backoff_reset=args.backoff_reset, resync_interval=args.resync_interval,
-        log_level=args.log_level, log_format=args.log_format)
+        gossip=gossip_settings(args), log_level=args.log_level, log_format=args.log_format)

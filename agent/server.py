@@ -10,6 +10,9 @@ import structlog
 
 from agent.config import AgentConfig
 from agent.context import AgentContext
+from agent.gossip.transport import TransportError
+from agent.members import MembersService
+from agent.membership import AgentMembership
 from agent.network import NodeNetworkConfig, PodNetwork
 from agent.node import NodeRegistration
 from agent.podmanager import PodManager
@@ -46,7 +49,12 @@ async def serve(config: AgentConfig) -> None:
         raise ConfigError(f"--state-dir {config.state_dir}: {error.strerror}") from None
     agent_port = int(config.listen.rpartition(":")[2])
     client = connect(ClientConfig(server=config.server), timeout=30)
+    membership = AgentMembership(config, client, agent_port)
     try:
+        try:
+            await membership.member.open()  # before anything is registered: a port in use is a config error
+        except TransportError as error:
+            raise ConfigError(f"--gossip-port {config.gossip.port}: {error}") from None
         registration = NodeRegistration(client, config, agent_port)
         node = await registration.register()
         events = EventRecorder(client, "kubelet", config.node_name)
@@ -65,19 +73,24 @@ async def serve(config: AgentConfig) -> None:
             worker = pods.workers.get(uid)
             return worker.pod if worker is not None else None
 
-        streams = await serve_streams(config.listen, NodeStreamsService(runtime, pod_by_uid))
+        if config.pod_cidr is None:
+            membership.set_pod_cidr(network.config.pod_cidr)
+        streams = await serve_streams(config.listen, NodeStreamsService(runtime, pod_by_uid),
+                                      also=[MembersService(membership.member).add_to])
         try:
             await events.record(node, "Normal", "NodeReady", f"Node {config.node_name} status is now: NodeReady")
             log.info("agent.serving", node=config.node_name, node_ip=config.node_ip,
                      pod_cidr=str(network.config.pod_cidr), listen=config.listen)
             async with asyncio.TaskGroup() as group:
+                group.create_task(membership.run())
                 group.create_task(services.run())
                 group.create_task(registration.heartbeat())
-                group.create_task(follow_node_routes(client, network, config.node_name))
+                group.create_task(follow_node_routes(client, network, config.node_name, membership.member))
                 group.create_task(pods.run())
         finally:
             # grpc's stop, run while this task is being cancelled, re-raises that cancellation.
             with contextlib.suppress(asyncio.CancelledError):
                 await streams.stop(1.0)
     finally:
+        membership.member.transport.close()
         await client.close()

@@ -20,6 +20,7 @@ commands:
   agent       the node agent: registers its Node and runs the pods bound to it
   controller-manager
               the control plane's reconcile loops (Deployments, ReplicaSets, nodes, ...)
+  gossip      one member of the gossip cluster on its own (the agent runs one too)
   scheduler   binds pending pods to nodes (filters, scores, FailedScheduling events)
   hollow-nodes
               many simulated nodes in one process (like KWOK), for scale tests
@@ -60,6 +61,7 @@ def _lab(command: str) -> Callable[[list[str]], int]:
 
 COMMANDS = {"apiserver": _daemon("apiserver", "controlplane.apiserver"), "agent": _daemon("agent", "agent"),
             "controller-manager": _daemon("controller-manager", "controlplane.controllermanager"),
+            "gossip": _daemon("gossip", "agent.gossipd"),
             "scheduler": _daemon("scheduler", "controlplane.scheduler"),
             "hollow-nodes": _daemon("hollow-nodes", "controlplane.hollow"),
             "dns": _daemon("dns", "controlplane.dns"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import grpc
@@ -204,14 +204,17 @@ class NodeStreamsService(streams_pb2_grpc.NodeStreamsServicer):
             raise ApiError(Reason.INTERNAL, f"{where}: {error.reason}") from None
 
 
-async def serve_streams(listen: str, service: NodeStreamsService) -> grpc.aio.Server:
+async def serve_streams(listen: str, service: NodeStreamsService,
+                        also: Sequence[Callable[[grpc.aio.Server], str]] = ()) -> grpc.aio.Server:
     """Start serving `service` (with server reflection) on `listen` (HOST:PORT) and return the started
-    server; the caller stops it (`await server.stop(grace)`). ConfigError when it cannot bind."""
+    server; the caller stops it (`await server.stop(grace)`). ConfigError when it cannot bind.
+    `also`: more services for the same port, each a function that adds one and returns its name."""
     server = grpc.aio.server(options=[("grpc.max_receive_message_length", _MESSAGE_LIMIT),
                                       ("grpc.max_send_message_length", _MESSAGE_LIMIT),
                                       ("grpc.so_reuseport", 0)])
     streams_pb2_grpc.add_NodeStreamsServicer_to_server(service, server)  # type: ignore[no-untyped-call]
-    reflection.enable_server_reflection((NODE_STREAMS_SERVICE, reflection.SERVICE_NAME), server)
+    names = [NODE_STREAMS_SERVICE, *(add(server) for add in also)]
+    reflection.enable_server_reflection((*names, reflection.SERVICE_NAME), server)
     try:
         server.add_insecure_port(listen)
     except RuntimeError:

@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PROTO_ROOT = ROOT / "proto"
 PROTO_DIR = PROTO_ROOT / "controlplane" / "api" / "v1"
-SERVICE_PROTOS = ("api.proto", "streams.proto")
+SERVICE_PROTOS = ("api.proto", "streams.proto", "gossip.proto")
 
 
 def generate(out: Path) -> None:

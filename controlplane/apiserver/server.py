@@ -16,6 +16,7 @@ from controlplane.apiserver.bootstrap import bootstrap
 from controlplane.apiserver.config import ApiServerConfig
 from controlplane.apiserver.eventttl import expire_events_periodically
 from controlplane.apiserver.grpc_api import ApiService
+from controlplane.apiserver.members import NodeMembersService
 from controlplane.apiserver.registry import Registry
 from controlplane.apiserver.service_alloc import ServiceAllocations
 from controlplane.apiserver.streams import STREAMS_SERVICE, AgentConnections, StreamsService
@@ -71,10 +72,11 @@ async def serve(config: ApiServerConfig) -> None:
             ApiService(registry, config.bookmark_interval), server)
         streams_pb2_grpc.add_StreamsServicer_to_server(  # type: ignore[no-untyped-call]
             StreamsService(registry, agents), server)
+        members_service = NodeMembersService(registry, agents).add_to(server)  # `klctl get members`
         health_servicer = health_aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
         reflection.enable_server_reflection(
-            (API_SERVICE, STREAMS_SERVICE, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            (API_SERVICE, STREAMS_SERVICE, members_service, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
              reflection.SERVICE_NAME), server)
         try:
             port = server.add_insecure_port(config.listen)

@@ -124,14 +124,17 @@ class AgentConnections:
     def __init__(self) -> None:
         self._channels: dict[str, grpc.aio.Channel] = {}
 
-    def stub(self, address: str) -> Any:
+    def channel(self, address: str) -> grpc.aio.Channel:
         channel = self._channels.get(address)
         if channel is None:
             channel = grpc.aio.insecure_channel(address, options=[
                 ("grpc.max_receive_message_length", _MESSAGE_LIMIT),
                 ("grpc.max_send_message_length", _MESSAGE_LIMIT)])
             self._channels[address] = channel
-        return streams_pb2_grpc.NodeStreamsStub(channel)  # type: ignore[no-untyped-call]
+        return channel
+
+    def stub(self, address: str) -> Any:
+        return streams_pb2_grpc.NodeStreamsStub(self.channel(address))  # type: ignore[no-untyped-call]
 
     async def close(self) -> None:
         channels, self._channels = list(self._channels.values()), {}

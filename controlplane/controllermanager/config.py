@@ -40,6 +40,10 @@ class NodeLifecycleSettings:
     large_cluster_size_threshold: int = 50
     # The share of not-Ready nodes (at least 3) that makes a zone partly disrupted.
     unhealthy_zone_threshold: float = 0.55
+    # HOST:PORT of a node agent whose view of the gossip cluster is the second witness of node
+    # health (nodelifecycle/gossipwitness.py): the agent on this machine, 127.0.0.1:10250 on the
+    # master. Empty: the Lease alone decides.
+    gossip_witness: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +105,8 @@ def parser() -> argparse.ArgumentParser:
          "zones of at most this many nodes stop tainting when unhealthy", type=int)
     flag("--unhealthy-zone-threshold", life.unhealthy_zone_threshold,
          "share of not-Ready nodes (at least 3) that makes a zone unhealthy", type=float)
+    flag("--gossip-witness", life.gossip_witness,
+         "HOST:PORT of the node agent whose gossip view confirms node deaths (empty: the Lease alone)")
     flag("--terminated-pod-gc-threshold", podgc.terminated_pod_gc_threshold,
          "terminated pods kept before the oldest are deleted (0: keep all)", type=int)
     flag("--pod-gc-period", podgc.period, "seconds between pod garbage collection passes", type=float)
@@ -137,6 +143,13 @@ def _node_ipam(args: argparse.Namespace) -> NodeIpamSettings:
     return NodeIpamSettings(cluster_cidr=cluster, node_cidr_mask_size=args.node_cidr_mask_size)
 
 
+def _witness(address: str) -> str:
+    host, sep, port = address.rpartition(":")
+    if address and (not sep or not host or not port.isdigit() or not 0 < int(port) < 65536):
+        raise ConfigError(f"--gossip-witness {address!r}: expected HOST:PORT, e.g. 127.0.0.1:10250")
+    return address
+
+
 def from_args(argv: list[str]) -> ControllerManagerConfig:
     from controlplane.controllermanager.registry import CONTROLLERS
 
@@ -166,7 +179,7 @@ def from_args(argv: list[str]) -> ControllerManagerConfig:
             node_startup_grace_period=args.node_startup_grace_period, node_eviction_rate=args.node_eviction_rate,
             secondary_node_eviction_rate=args.secondary_node_eviction_rate,
             large_cluster_size_threshold=args.large_cluster_size_threshold,
-            unhealthy_zone_threshold=args.unhealthy_zone_threshold),
+            unhealthy_zone_threshold=args.unhealthy_zone_threshold, gossip_witness=_witness(args.gossip_witness)),
         pod_gc=PodGcSettings(terminated_pod_gc_threshold=args.terminated_pod_gc_threshold, period=args.pod_gc_period,
                              orphan_quarantine=args.pod_gc_orphan_quarantine),
         namespace_sync_period=args.namespace_sync_period, lb_pool=lb_pool, log_level=args.log_level,

@@ -15,15 +15,21 @@ from controlplane.controllers.loadbalancer import LoadBalancerController
 from controlplane.controllers.namespace.controller import NamespaceController
 from controlplane.controllers.nodeipam.controller import NodeIpamController
 from controlplane.controllers.nodelifecycle.controller import NodeLifecycleController
+from controlplane.controllers.nodelifecycle.gossipwitness import GossipWitness
 from controlplane.controllers.podgc.controller import PodGcController
 from controlplane.controllers.replicaset import ReplicaSetController
 from controlplane.controllers.tainteviction.controller import TaintEvictionController
 
+
+def _node_lifecycle(context: ControllerContext) -> Controller:
+    """With the agents' gossip cluster as the second witness when --gossip-witness names an agent."""
+    address = context.config.node_lifecycle.gossip_witness
+    return NodeLifecycleController(context, witness=GossipWitness(address) if address else None)
+
+
 CONTROLLERS: dict[str, Callable[[ControllerContext], Controller]] = {
     "nodeipam": NodeIpamController,
-    # A second witness of node health (the agents' gossip cluster) plugs in here:
-    # lambda context: NodeLifecycleController(context, witness=...); see nodelifecycle/witness.py.
-    "nodelifecycle": NodeLifecycleController,
+    "nodelifecycle": _node_lifecycle,
     "taint-eviction-controller": TaintEvictionController,
     "podgc": PodGcController,
     "garbagecollector": GarbageCollector,

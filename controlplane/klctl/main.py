@@ -20,7 +20,7 @@ from controlplane.api.errors import ApiError, Reason
 from controlplane.api.kinds import UnknownKind
 from controlplane.client import ClientConfig, connect, load_client_config
 from controlplane.client.config import ClientConfigError
-from controlplane.klctl import verbs_read, verbs_services, verbs_streams, verbs_workloads, verbs_write
+from controlplane.klctl import verbs_members, verbs_read, verbs_services, verbs_streams, verbs_workloads, verbs_write
 from controlplane.klctl.context import Context, UsageError, Verb
 from controlplane.klctl.manifests import ManifestError
 
@@ -63,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     verbs_services.add_parsers(verbs, create_kinds)
     verbs_streams.add_parsers(verbs)
     verbs_workloads.add_parsers(verbs, create_kinds)
+    verbs_members.add_parsers(verbs)
     version = verbs.add_parser("version", help="client and server versions")
     version.set_defaults(run=_version)
     return parser

@@ -16,7 +16,7 @@ from controlplane.api.kinds import Kind
 from controlplane.api.v1 import core_pb2
 from controlplane.klctl import describe as describing
 from controlplane.klctl import output, printers
-from controlplane.klctl.context import Context, UsageError
+from controlplane.klctl.context import Context, UsageError, Verb
 
 # What `describe` fetches besides the object, as kubectl does (a Service's Endpoints, a Deployment's
 # ReplicaSets, the pods behind a workload or on a node).
@@ -101,7 +101,14 @@ def _no_resources(context: Context, kind: Kind, all_namespaces: bool) -> str:
     return "No resources found"
 
 
+# `get` words that are not kinds of the API, served by other verb modules (`members`: verbs_members.py).
+SPECIAL_GETS: dict[str, Verb] = {}
+
+
 async def get_verb(context: Context, args: argparse.Namespace) -> int:
+    special = SPECIAL_GETS.get(args.targets[0]) if args.targets else None
+    if special is not None:
+        return await special(context, args)
     targets = parse_targets(args.targets)
     if args.watch and len(targets) != 1:
         raise UsageError("you may only watch one kind of resource at a time")

@@ -48,6 +48,7 @@ LAB_NODE_MONITOR_PERIOD = 1
 LAB_NODE_MONITOR_GRACE_PERIOD = 6
 LAB_NODE_STARTUP_GRACE_PERIOD = 20
 LAB_TOLERATION_SECONDS = 10
+AGENT_PORT = 10250  # the agents' gRPC port (their default --listen)
 
 
 def lb_pool(plan: LabPlan) -> str:
@@ -70,7 +71,15 @@ def _apiserver(plan: LabPlan, node: NodePlan, directory: Path) -> tuple[str, ...
 def _controller_manager(plan: LabPlan, node: NodePlan, directory: Path) -> tuple[str, ...]:
     return ("--server", plan.api_address, "--node-monitor-period", str(LAB_NODE_MONITOR_PERIOD),
             "--node-monitor-grace-period", str(LAB_NODE_MONITOR_GRACE_PERIOD),
-            "--node-startup-grace-period", str(LAB_NODE_STARTUP_GRACE_PERIOD), "--lb-pool", lb_pool(plan))
+            "--node-startup-grace-period", str(LAB_NODE_STARTUP_GRACE_PERIOD),
+            # the gossip cluster's verdicts, from the master's agent (its gRPC port, on this node)
+            "--gossip-witness", f"127.0.0.1:{AGENT_PORT}", "--lb-pool", lb_pool(plan))
+
+
+def gossip_keyring_path(state_dir: Path, node: NodePlan) -> Path:
+    """A node's copy of the lab's gossip keyring (one key, made by `kubelab up`), as each machine
+    of a real cluster has its own."""
+    return node_dir(state_dir, node) / "gossip.keyring"
 
 
 def _agent(plan: LabPlan, node: NodePlan, directory: Path) -> tuple[str, ...]:
@@ -78,6 +87,11 @@ def _agent(plan: LabPlan, node: NodePlan, directory: Path) -> tuple[str, ...]:
             "--pod-cidr", str(node.pod_cidr), "--state-dir", str(directory / "agent"),
             "--netns-prefix", node.netns, "--bridge", node.pod_bridge, "--cgroup-parent", node.cgroup_parent,
             "--heartbeat-interval", str(LAB_HEARTBEAT_INTERVAL))
+    # Workers join the gossip cluster through the master; every agent knows the others too, so
+    # whichever restarts finds the cluster at once.
+    others = [node_plan.ip for node_plan in plan.nodes if node_plan.name != node.name]
+    args += ("--join", ",".join(str(ip) for ip in sorted(others, key=lambda ip: ip != plan.master.ip)),
+             "--gossip-keyring-file", str(directory / "gossip.keyring"))
     if node.is_master:
         args += ("--register-with-taints", CONTROL_PLANE_TAINT, "--node-labels", CONTROL_PLANE_LABEL)
     return args

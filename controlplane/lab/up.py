@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
+from agent.gossip.keyring import generate_key, write_keyring_file
 from controlplane.api import kinds
 from controlplane.api.errors import ApiError
 from controlplane.api.v1 import core_pb2
@@ -19,7 +20,7 @@ from controlplane.client import ClientConfig, connect
 from controlplane.client.config import write_client_config
 from controlplane.lab import network, procs
 from controlplane.lab.config import DownConfig, UpConfig
-from controlplane.lab.daemons import NODE_AGENT, Launch, Stage, launches
+from controlplane.lab.daemons import NODE_AGENT, Launch, Stage, gossip_keyring_path, launches
 from controlplane.lab.down import MOUNTINFO, Teardown
 from controlplane.lab.errors import LabError
 from controlplane.lab.ip import CommandError, Runner
@@ -151,6 +152,9 @@ class Builder:
         plan = self.plan
         self.say(f"creating {len(plan.nodes)} nodes on {plan.subnet} (bridge {plan.bridge})")
         await network.build(self.ip, plan)
+        key = generate_key()  # a fresh cluster key, a copy for each node
+        for node in plan.nodes:
+            write_keyring_file(gossip_keyring_path(self.config.state_dir, node), [key])
         todo = launches(plan, self.config.state_dir, self.config.daemons)
         for stage in Stage:
             batch = [launch for launch in todo if launch.stage == stage]

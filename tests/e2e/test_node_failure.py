@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from controlplane.controllermanager.registry import CONTROLLERS
-from controlplane.lab.daemons import DAEMON_NAMES, LAB_NODE_MONITOR_GRACE_PERIOD, LAB_TOLERATION_SECONDS
+from controlplane.lab.daemons import DAEMON_NAMES, LAB_TOLERATION_SECONDS
 from tests.support.lab import Lab, LabFactory
 from tests.support.pods import get_pod, is_ready, pids_in_pod, wait_pod
 from tests.support.wait import eventually_sync
@@ -110,11 +110,11 @@ def test_a_stopped_workers_pods_are_evicted_after_their_toleration_and_finished_
 
     agent = agent_of(cluster, "worker1")
     os.kill(int(agent["pid"]), signal.SIGKILL)  # the worker's agent dies; its containers keep running
-    stopped = time.monotonic()
 
     eventually_sync(lambda: node_status_column(cluster, "worker1") == "NotReady", timeout=60,
                     what="`klctl get nodes` to show worker1 NotReady")
-    assert time.monotonic() - stopped >= LAB_NODE_MONITOR_GRACE_PERIOD - 2  # whole-second renewTimes
+    # No lower bound on the time: the lab's gossip cluster confirms the death before the grace period
+    # runs out (the controller manager's second witness; tests/e2e/test_gossip.py checks that path).
     ready = {c["type"]: c for c in node_json(cluster, "worker1")["status"]["conditions"]}["Ready"]
     assert (ready["status"], ready["reason"], ready["message"]) == (
         "Unknown", "NodeStatusUnknown", "Kubelet stopped posting node status.")

@@ -76,7 +76,7 @@ def test_the_controller_manager_talks_to_the_labs_api_server_with_short_node_tim
     manager = launches(plan_lab(), STATE, ["controller-manager"])[0]
     assert manager.args == ("--server", "10.240.0.10:6443", "--node-monitor-period", "1",
                             "--node-monitor-grace-period", "6", "--node-startup-grace-period", "20",
-                            "--lb-pool", "10.240.0.200-10.240.0.250")
+                            "--gossip-witness", "127.0.0.1:10250", "--lb-pool", "10.240.0.200-10.240.0.250")
 
 
 def test_agent_flags_name_the_node_its_network_and_cgroup_and_taint_the_master() -> None:
@@ -87,7 +87,9 @@ def test_agent_flags_name_the_node_its_network_and_cgroup_and_taint_the_master()
     assert agents["worker1"] == (
         "--server", "10.243.7.10:6443", "--node-name", "worker1", "--node-ip", "10.243.7.11",
         "--pod-cidr", "10.244.1.0/24", "--state-dir", "/tmp/s/worker1/agent", "--netns-prefix", "klt0a1b2c-worker1",
-        "--bridge", "klt0a1b2c-cbr0", "--cgroup-parent", "kubelab-klt0a1b2c-worker1", "--heartbeat-interval", "1")
+        "--bridge", "klt0a1b2c-cbr0", "--cgroup-parent", "kubelab-klt0a1b2c-worker1", "--heartbeat-interval", "1",
+        "--join", "10.243.7.10", "--gossip-keyring-file", "/tmp/s/worker1/gossip.keyring")
+    assert agents["master"][agents["master"].index("--join") + 1] == "10.243.7.11"
     assert agents["master"][-4:] == ("--register-with-taints", "node-role.kubernetes.io/control-plane=:NoSchedule",
                                      "--node-labels", "node-role.kubernetes.io/control-plane=")
 

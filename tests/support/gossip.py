@@ -1,0 +1,154 @@
+"""`kubelab gossip` processes for tests: started on loopback with free ports, their member events
+read back from their JSON logs, killed at the end."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from controlplane.api.v1 import gossip_pb2, gossip_pb2_grpc
+from tests.support.lab import Lab
+from tests.support.wait import eventually_sync
+
+
+class GossipProcess:
+    def __init__(self, name: str, log_path: Path, *args: str, host: str = "127.0.0.1") -> None:
+        self.name = name
+        self.log_path = log_path
+        self.args = args
+        self.host = host
+        self.process: subprocess.Popen[bytes] | None = None
+        self.address = ""  # HOST:PORT of its gossip socket
+        self.listen = ""  # HOST:PORT of its Members gRPC service
+
+    def start(self, timeout: float = 20.0) -> GossipProcess:
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "controlplane.cli", "gossip", "--name", self.name,
+                 "--bind", f"{self.host}:0", "--listen", f"{self.host}:0", "--log-format", "json", *self.args],
+                stdout=subprocess.DEVNULL, stderr=log, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                start_new_session=True)
+
+        def started() -> bool:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise AssertionError(f"kubelab gossip {self.name} exited with {self.process.returncode}:\n"
+                                     f"{self.log_path.read_text()}")
+            for event in self.events():
+                if event["event"] == "gossip.started":
+                    self.address = event["address"]
+                elif event["event"] == "gossip.serving":
+                    self.listen = event["listen"]
+            return bool(self.address and self.listen)
+
+        eventually_sync(started, timeout=timeout, what=f"kubelab gossip {self.name} to start")
+        return self
+
+    def events(self) -> list[dict[str, Any]]:
+        found = []
+        for line in self.log_path.read_text(errors="replace").splitlines():
+            try:
+                found.append(json.loads(line))
+            except ValueError:
+                continue
+        return found
+
+    def view(self) -> gossip_pb2.GossipView:
+        with grpc.insecure_channel(self.listen) as channel:
+            stub = gossip_pb2_grpc.MembersStub(channel)  # type: ignore[no-untyped-call]
+            view: gossip_pb2.GossipView = stub.List(gossip_pb2.MembersRequest(), timeout=5)
+            return view
+
+    def statuses(self) -> dict[str, str]:
+        return {m.name: m.status for m in self.view().members}
+
+    def signal(self, signum: int) -> None:
+        assert self.process is not None
+        os.kill(self.process.pid, signum)
+
+    def wait(self, timeout: float = 20.0) -> int:
+        assert self.process is not None
+        return self.process.wait(timeout)
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+
+
+# ------------------------------------------------------------------ on a lab
+
+NFT_TABLE = "klgossiptest"  # the tests' own nftables table in a node's netns (never the project's)
+
+
+def lab_members(lab: Lab, node: str = "") -> dict[str, Any]:
+    """`klctl get members -o json [--node NODE]`: the gossip cluster as that node sees it."""
+    args = ["get", "members", "-o", "json"] + (["--node", node] if node else [])
+    result = lab.klctl(*args)
+    assert result.returncode == 0, f"klctl {' '.join(args)}: {result.stderr.strip()}"
+    document: dict[str, Any] = json.loads(result.stdout)
+    return document
+
+
+def statuses(lab: Lab, node: str = "") -> dict[str, str]:
+    return {item["name"]: item["status"] for item in lab_members(lab, node)["items"]}
+
+
+def agent_log_events(lab: Lab, node: str, event: str) -> list[dict[str, Any]]:
+    found = []
+    for line in lab.log(node, "agent").splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if entry.get("event") == event:
+            found.append(entry)
+    return found
+
+
+def nft(lab: Lab, node: str, ruleset: str) -> None:
+    result = subprocess.run(["ip", "netns", "exec", lab.netns(node), "nft", "-f", "-"], input=ruleset,
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, f"nft in {node}: {result.stderr.strip()}"
+
+
+def drop_between(lab: Lab, node: str, peer_ip: str) -> None:
+    """Every packet between this node and `peer_ip` dropped, both ways (inside the node's netns)."""
+    nft(lab, node, f"""table inet {NFT_TABLE} {{
+  chain input {{ type filter hook input priority -10; ip saddr {peer_ip} drop; }}
+  chain output {{ type filter hook output priority -10; ip daddr {peer_ip} drop; }}
+}}
+""")
+
+
+def random_loss(lab: Lab, node: str, percent: int) -> None:
+    """`percent`% of the packets on the node's link dropped at random, going out and coming in."""
+    drop = f"numgen random mod 100 < {percent} counter drop"
+    nft(lab, node, f"""table inet {NFT_TABLE} {{
+  chain input {{ type filter hook input priority -10; iifname "eth0" {drop}; }}
+  chain output {{ type filter hook output priority -10; oifname "eth0" {drop}; }}
+}}
+""")
+
+
+def dropped_packets(lab: Lab, node: str) -> int:
+    result = subprocess.run(["ip", "netns", "exec", lab.netns(node), "nft", "-j", "list", "table", "inet", NFT_TABLE],
+                            capture_output=True, text=True, timeout=30)
+    total = 0
+    for item in json.loads(result.stdout or "{}").get("nftables", []):
+        for expression in item.get("rule", {}).get("expr", []):
+            if "counter" in expression:
+                total += int(expression["counter"]["packets"])
+    return total
+
+
+def clear_rules(lab: Lab, node: str) -> None:
+    subprocess.run(["ip", "netns", "exec", lab.netns(node), "nft", "delete", "table", "inet", NFT_TABLE],
+                   capture_output=True, text=True, timeout=30)
