@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the project needs on the machine (the lab and tests add theirs here as they come).
 DEB_PACKAGES := python3-venv iproute2 util-linux busybox-static curl nftables serf
+# The service proxy (UDP conntrack cleanup) and its benchmark (load generators, HAProxy).
+DEB_PACKAGES += conntrack haproxy wrk iperf3
 PROTOS := $(wildcard proto/controlplane/api/v1/*.proto)
 
 .PHONY: install run down test test-fast lint proto bench clean
@@ -45,6 +47,7 @@ bench: install
 	@$(BIN)/python bench/sched_bench.py
 	@$(BIN)/python bench/endpoints_bench.py
 	@$(BIN)/python bench/gossip_bench.py
+	@$(BIN)/python bench/proxy_bench.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

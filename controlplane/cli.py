@@ -25,6 +25,7 @@ commands:
   hollow-nodes
               many simulated nodes in one process (like KWOK), for scale tests
   dns         the cluster DNS: Service and pod names from watch caches, on the node's address
+  proxy       the service proxy of a node (kube-proxy): userspace or nftables mode
 
 Run `kubelab COMMAND --help` for a command's flags."""
 
@@ -64,6 +65,7 @@ COMMANDS = {"apiserver": _daemon("apiserver", "controlplane.apiserver"), "agent"
             "scheduler": _daemon("scheduler", "controlplane.scheduler"),
             "hollow-nodes": _daemon("hollow-nodes", "controlplane.hollow"),
             "dns": _daemon("dns", "controlplane.dns"),
+            "proxy": _daemon("proxy", "proxy"),
             "up": _lab("up"), "status": _lab("status"), "down": _lab("down")}
 
 

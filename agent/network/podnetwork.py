@@ -241,6 +241,9 @@ class PodNetwork:
             lines.append(f"link add {record.veth} mtu {mtu} type veth peer name {POD_IFNAME} "
                          f"address {pod_mac(record.ip)} mtu {mtu} netns {record.netns}")
         lines.append(f"link set {record.veth} master {self.config.bridge} mtu {mtu} up")
+        # Hairpin, as the kubelet's hairpin-veth mode: a pod reaching its own service is DNATed back
+        # to itself, and with br_netfilter that frame leaves by the port it came in on.
+        lines.append(f"link set {record.veth} type bridge_slave hairpin on")
         return "".join(line + "\n" for line in lines)
 
     async def _pod_side(self, record: SandboxRecord) -> None:

@@ -12,6 +12,7 @@ import ipaddress
 from dataclasses import dataclass, field
 
 from controlplane.daemon import ConfigError, add_flag
+from controlplane.lbpool import AddressPool, PoolError, parse_pool
 
 DAEMON = "CONTROLLER_MANAGER"
 DEFAULT_CLUSTER_CIDR = ipaddress.IPv4Network("10.244.0.0/16")
@@ -68,6 +69,8 @@ class ControllerManagerConfig:
     pod_gc: PodGcSettings = field(default_factory=PodGcSettings)
     # Every namespace is looked at again this often, even without a change (Kubernetes: 5m).
     namespace_sync_period: float = 300.0
+    # Addresses for type: LoadBalancer services (controllers/loadbalancer.py); empty: none are given.
+    lb_pool: AddressPool = field(default_factory=AddressPool)
     log_level: str = "info"
     log_format: str = "auto"
 
@@ -111,6 +114,7 @@ def parser() -> argparse.ArgumentParser:
          "seconds a pod's node must have been gone before the pod is deleted", type=float)
     flag("--namespace-sync-period", d.namespace_sync_period, "seconds between full looks at every namespace",
          type=float)
+    flag("--lb-pool", "", "addresses for LoadBalancer services, e.g. 10.240.0.200-10.240.0.250 (or a CIDR)")
     flag("--log-level", d.log_level, "log level", choices=["debug", "info", "warning", "error"])
     flag("--log-format", d.log_format, "log format", choices=["auto", "json", "console"])
     return p
@@ -164,6 +168,10 @@ def from_args(argv: list[str]) -> ControllerManagerConfig:
         raise ConfigError("--unhealthy-zone-threshold must be more than 0 and at most 1")
     if args.node_monitor_grace_period < args.node_monitor_period:
         raise ConfigError("--node-monitor-grace-period must be at least --node-monitor-period")
+    try:
+        lb_pool = parse_pool(args.lb_pool)
+    except PoolError as error:
+        raise ConfigError(f"--lb-pool {error}") from None
     return ControllerManagerConfig(
         server=args.server, controllers=names or ("*",), workers=args.workers, node_ipam=_node_ipam(args),
         node_lifecycle=NodeLifecycleSettings(
@@ -174,4 +182,5 @@ def from_args(argv: list[str]) -> ControllerManagerConfig:
             unhealthy_zone_threshold=args.unhealthy_zone_threshold, gossip_witness=_witness(args.gossip_witness)),
         pod_gc=PodGcSettings(terminated_pod_gc_threshold=args.terminated_pod_gc_threshold, period=args.pod_gc_period,
                              orphan_quarantine=args.pod_gc_orphan_quarantine),
-        namespace_sync_period=args.namespace_sync_period, log_level=args.log_level, log_format=args.log_format)
+        namespace_sync_period=args.namespace_sync_period, lb_pool=lb_pool, log_level=args.log_level,
+        log_format=args.log_format)

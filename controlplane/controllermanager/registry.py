@@ -11,6 +11,7 @@ from controlplane.controllers.endpoints import EndpointsController
 from controlplane.controllers.endpointslice import EndpointSliceController
 from controlplane.controllers.endpointslicemirroring import EndpointSliceMirroringController
 from controlplane.controllers.garbagecollector.controller import GarbageCollector
+from controlplane.controllers.loadbalancer import LoadBalancerController
 from controlplane.controllers.namespace.controller import NamespaceController
 from controlplane.controllers.nodeipam.controller import NodeIpamController
 from controlplane.controllers.nodelifecycle.controller import NodeLifecycleController
@@ -38,4 +39,5 @@ CONTROLLERS: dict[str, Callable[[ControllerContext], Controller]] = {
     "endpointslicemirroring": EndpointSliceMirroringController,
     "replicaset": ReplicaSetController,
     "deployment": DeploymentController,
+    "loadbalancer": LoadBalancerController,
 }

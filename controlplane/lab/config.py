@@ -55,6 +55,8 @@ class UpConfig:
     client_config: Path = Path("~/.kubelab/config")
     # The command that runs a daemon inside a node (`nsenter --net=/run/netns/NODE <kubelab> DAEMON ...`).
     kubelab: tuple[str, ...] = ("kubelab",)
+    # How the nodes' proxies forward services: userspace or nftables.
+    proxy_mode: str = "userspace"
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +116,8 @@ def up_parser() -> argparse.ArgumentParser:
     add_flag(p, ENV, "--workers", default=DEFAULT_WORKERS, type=int, help="number of worker nodes")
     add_flag(p, ENV, "--timeout", default=UpConfig().timeout, type=float,
              help="seconds to wait for the API server and every Node to be Ready")
+    add_flag(p, ENV, "--proxy-mode", default=UpConfig().proxy_mode, choices=["userspace", "nftables"],
+             help="how the nodes' proxies forward services")
     # For tests while a daemon is being written: `--daemons apiserver` starts only those of the table.
     p.add_argument("--daemons", default=os.environ.get(env_name(ENV, "--daemons"), ",".join(DAEMON_NAMES)),
                    help=argparse.SUPPRESS)
@@ -138,6 +142,7 @@ def up_from_args(argv: list[str]) -> UpConfig:
         raise ConfigError(str(error)) from None
     return UpConfig(prefix=prefix, subnet=subnet, workers=args.workers, state_dir=state_dir,
                     daemons=tuple(name for name in DAEMON_NAMES if name in daemons), timeout=args.timeout,
+                    proxy_mode=args.proxy_mode,
                     client_config=default_client_config(), kubelab=kubelab_command())
 
 

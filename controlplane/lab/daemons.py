@@ -51,6 +51,16 @@ LAB_TOLERATION_SECONDS = 10
 AGENT_PORT = 10250  # the agents' gRPC port (their default --listen)
 
 
+def lb_pool(plan: LabPlan) -> str:
+    """Load balancer addresses from the lab's own subnet, so the host reaches them: .200-.250 of a
+    /24 (the same share of a larger subnet); none when the subnet is too small to spare them."""
+    size = plan.subnet.num_addresses
+    first, last = size * 200 // 256, size * 250 // 256
+    if first <= int(plan.nodes[-1].ip) - int(plan.subnet.network_address) or last >= size - 1:
+        return ""
+    return f"{plan.subnet.network_address + first}-{plan.subnet.network_address + last}"
+
+
 def _apiserver(plan: LabPlan, node: NodePlan, directory: Path) -> tuple[str, ...]:
     return ("--listen", f"{node.ip}:{API_PORT}", "--data-dir", str(directory / "apiserver"),
             "--advertise-address", str(node.ip),
@@ -63,7 +73,7 @@ def _controller_manager(plan: LabPlan, node: NodePlan, directory: Path) -> tuple
             "--node-monitor-grace-period", str(LAB_NODE_MONITOR_GRACE_PERIOD),
             "--node-startup-grace-period", str(LAB_NODE_STARTUP_GRACE_PERIOD),
             # the gossip cluster's verdicts, from the master's agent (its gRPC port, on this node)
-            "--gossip-witness", f"127.0.0.1:{AGENT_PORT}")
+            "--gossip-witness", f"127.0.0.1:{AGENT_PORT}", "--lb-pool", lb_pool(plan))
 
 
 def gossip_keyring_path(state_dir: Path, node: NodePlan) -> Path:
@@ -87,6 +97,12 @@ def _agent(plan: LabPlan, node: NodePlan, directory: Path) -> tuple[str, ...]:
     return args
 
 
+def _proxy(plan: LabPlan, node: NodePlan, directory: Path) -> tuple[str, ...]:
+    # The mode comes from `kubelab up --proxy-mode` (passed as KUBELAB_PROXY_MODE, see up.py).
+    return ("--server", plan.api_address, "--node-name", node.name, "--node-ip", str(node.ip),
+            "--lb-pool", lb_pool(plan), "--interface", f"{plan.prefix}-svc0")
+
+
 def _scheduler(plan: LabPlan, node: NodePlan, directory: Path) -> tuple[str, ...]:
     return ("--server", plan.api_address)
 
@@ -103,6 +119,7 @@ DAEMONS: tuple[DaemonSpec, ...] = (
     DaemonSpec("agent", ALL_ROLES, Stage.NODES, _agent),
     DaemonSpec("scheduler", MASTER_ONLY, Stage.NODES, _scheduler),
     DaemonSpec("dns", ALL_ROLES, Stage.NODES, _dns),
+    DaemonSpec("proxy", ALL_ROLES, Stage.NODES, _proxy),
 )
 DAEMON_NAMES = tuple(spec.name for spec in DAEMONS)
 NODE_AGENT = "agent"  # the daemon that makes Nodes Ready

@@ -89,6 +89,8 @@ async def delete_netns(ip: Runner, name: str) -> str | None:
 
 async def delete_link(ip: Runner, name: str) -> str | None:
     result = await ip.ip("link", "delete", name, check=False)
-    if result.ok or "Cannot find device" in result.stderr:
-        return None  # deleting a veth's peer (its netns went) already took it
+    # Deleting a veth's peer (its netns went) already took it; "No such device" when the kernel was
+    # still tearing it down as we asked.
+    if result.ok or "Cannot find device" in result.stderr or "No such device" in result.stderr:
+        return None
     return result.reason()

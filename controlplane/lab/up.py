@@ -84,7 +84,8 @@ def spawn(config: UpConfig, launch: Launch) -> DaemonRecord:
     """Start a daemon in its node, in its own session, with its output appended to its log."""
     launch.log.parent.mkdir(parents=True, exist_ok=True)
     argv = daemon_argv(config, launch)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # The proxies' mode reaches them as their --mode flag's env var (daemons.py has no per-lab settings).
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "KUBELAB_PROXY_MODE": config.proxy_mode}
     pid = os.posix_spawnp(argv[0], argv, env, setsid=True, file_actions=[
         (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
         (os.POSIX_SPAWN_OPEN, 1, str(launch.log), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644),

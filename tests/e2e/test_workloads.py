@@ -261,6 +261,9 @@ def test_run_attaches_to_the_pods_own_process_and_removes_the_pod(cluster: Lab) 
 def test_run_rm_it_nslookup_kubernetes_prints_the_answer_and_cleans_up(cluster: Lab) -> None:
     result = cluster.klctl("run", "--rm", "-it", "t", "--image=busybox", "--restart=Never", "--",
                            "nslookup", "kubernetes", stdin="", timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert "Address: 10.96.0.1" in result.stdout
+    # busybox's nslookup (1.35) asks every name of the search path and exits 1 when the last ones are
+    # NXDOMAIN (kubernetes.svc.cluster.local, kubernetes.cluster.local), as it does in Kubernetes;
+    # `klctl run` passing on exit statuses is the attach test's business.
+    assert re.search(r"Name:\s+kubernetes\.default\.svc\.cluster\.local\s+Address: 10\.96\.0\.1\b",
+                     result.stdout), result.stdout + result.stderr
     assert result.stdout.endswith('pod "t" deleted\n')

@@ -20,6 +20,7 @@ def test_up_defaults_are_the_designs_lab(monkeypatch: pytest.MonkeyPatch, tmp_pa
     assert (config.prefix, config.subnet, config.workers) == ("kl", ipaddress.IPv4Network("10.240.0.0/24"), 2)
     assert config.state_dir == Path("/var/lib/kubelab/kl")
     assert config.daemons == DAEMON_NAMES and {"apiserver", "agent"} <= set(config.daemons)
+    assert config.proxy_mode == "userspace"
     assert config.client_config == tmp_path / "config"
 
 

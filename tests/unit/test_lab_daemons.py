@@ -44,6 +44,27 @@ def test_the_controller_manager_runs_on_the_master_and_dns_on_every_node_once_th
                             "--resolv-conf", "")
 
 
+def test_a_proxy_runs_on_every_node_once_the_api_answers() -> None:
+    todo = launches(plan_lab(), STATE, ["proxy"])
+    assert [(launch.daemon, launch.node.name, launch.stage) for launch in todo] == [
+        ("proxy", "master", Stage.NODES),
+        ("proxy", "worker1", Stage.NODES),
+        ("proxy", "worker2", Stage.NODES),
+    ]
+
+
+def test_proxy_flags_name_the_node_its_service_interface_and_the_labs_lb_pool() -> None:
+    import ipaddress
+
+    plan = plan_lab("klt0a1b2c", ipaddress.IPv4Network("10.243.7.0/24"), 1)
+    proxies = {launch.node.name: launch.args for launch in launches(plan, Path("/tmp/s"), ["proxy"])}
+    assert proxies["worker1"] == ("--server", "10.243.7.10:6443", "--node-name", "worker1", "--node-ip",
+                                  "10.243.7.11", "--lb-pool", "10.243.7.200-10.243.7.250",
+                                  "--interface", "klt0a1b2c-svc0")
+    manager = launches(plan, Path("/tmp/s"), ["controller-manager"])[0]
+    assert manager.args[-2:] == ("--lb-pool", "10.243.7.200-10.243.7.250")  # the same pool
+
+
 def test_apiserver_flags_use_the_labs_addresses() -> None:
     apiserver = launches(plan_lab(), STATE, ["apiserver"])[0]
     assert apiserver.args == ("--listen", "10.240.0.10:6443", "--data-dir", "/var/lib/kubelab/kl/master/apiserver",
@@ -55,7 +76,7 @@ def test_the_controller_manager_talks_to_the_labs_api_server_with_short_node_tim
     manager = launches(plan_lab(), STATE, ["controller-manager"])[0]
     assert manager.args == ("--server", "10.240.0.10:6443", "--node-monitor-period", "1",
                             "--node-monitor-grace-period", "6", "--node-startup-grace-period", "20",
-                            "--gossip-witness", "127.0.0.1:10250")
+                            "--gossip-witness", "127.0.0.1:10250", "--lb-pool", "10.240.0.200-10.240.0.250")
 
 
 def test_agent_flags_name_the_node_its_network_and_cgroup_and_taint_the_master() -> None:
