@@ -41,8 +41,7 @@ from controlplane.api import codec, kinds  # noqa: E402
 from controlplane.api.v1 import coordination_pb2, core_pb2  # noqa: E402
 from controlplane.client import ClientConfig, connect  # noqa: E402
 from controlplane.scheduler.resources import Allocatable, pod_requests  # noqa: E402
-from tests.support.apiserver import ApiServerProcess  # noqa: E402
-from tests.support.daemons import DaemonProcess, hollow_nodes, scheduler  # noqa: E402
+from tests.support.daemon import ApiServerProcess, DaemonProcess, controller_manager, hollow_nodes, scheduler  # noqa: E402
 from tests.support.wait import eventually_sync  # noqa: E402
 
 POD = kinds.by_kind("Pod")
@@ -193,8 +192,7 @@ async def run_size(nodes: int, pods: int, clients: int, directory: Path, profile
     apiserver.start()
     started: list[DaemonProcess] = []
     try:
-        manager = DaemonProcess("controller-manager", ["--server", apiserver.address],
-                                directory / "controller-manager.log", "controller-manager.serving").start()
+        manager = controller_manager(apiserver.address, directory / "controller-manager.log").start()
         started.append(manager)
         registering = time.perf_counter()
         hollow = hollow_nodes(apiserver.address, directory, nodes, "--parallel-writes", "32").start(timeout=600)
@@ -203,8 +201,7 @@ async def run_size(nodes: int, pods: int, clients: int, directory: Path, profile
         flags = ("--stats-interval", "0.5")
         sched = scheduler(apiserver.address, directory, *flags).start(timeout=300)
         started.append(sched)
-        assert apiserver.process is not None
-        pids = {"apiserver": apiserver.process.pid, "scheduler": sched.pid, "hollow_nodes": hollow.pid,
+        pids = {"apiserver": apiserver.pid, "scheduler": sched.pid, "hollow_nodes": hollow.pid,
                 "controller_manager": manager.pid, "bench_clients": os.getpid()}
         async with connect(ClientConfig(server=apiserver.address)) as api:
             for number in range(APPS):

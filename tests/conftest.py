@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from controlplane.client import ApiClient
-from tests.support.apiserver import ApiServerProcess
+from tests.support import daemon
+from tests.support.daemon import ApiServerProcess, running
 
 pytest_plugins = ["tests.support.lab"]
 
@@ -16,12 +17,8 @@ pytest_plugins = ["tests.support.lab"]
 @pytest.fixture
 def apiserver(tmp_path: Path) -> Iterator[ApiServerProcess]:
     """A real API server process on a fresh store; killed after the test whatever happens."""
-    server = ApiServerProcess(tmp_path / "data", tmp_path / "apiserver.log")
-    server.start()
-    try:
+    with running(daemon.apiserver(tmp_path)) as server:
         yield server
-    finally:
-        server.kill()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.apiserver import ApiServerProcess
+from tests.support.daemon import ApiServerProcess
 from tests.support.klctl import Klctl
 
 DEPLOYMENT = """\

@@ -17,8 +17,7 @@ from controlplane.api.errors import ApiError
 from controlplane.api.v1 import core_pb2, discovery_pb2
 from controlplane.client import ApiClient
 from controlplane.client.api import modify
-from tests.support.apiserver import ApiServerProcess
-from tests.support.daemon import DaemonProcess, controller_manager, running
+from tests.support.daemon import ApiServerProcess, DaemonProcess, controller_manager, running
 from tests.support.wait import eventually
 
 POD = kinds.by_kind("Pod")

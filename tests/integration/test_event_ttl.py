@@ -13,7 +13,7 @@ import pytest
 from controlplane.api import codec, kinds
 from controlplane.client import ApiClient
 from controlplane.client.events import EventRecorder
-from tests.support.apiserver import ApiServerProcess
+from tests.support.daemon import ApiServerProcess
 from tests.support.wait import eventually
 
 EVENT = kinds.by_kind("Event")

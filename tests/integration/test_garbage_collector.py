@@ -14,8 +14,7 @@ import pytest
 from controlplane.api import codec, kinds
 from controlplane.api.errors import ApiError, Reason
 from controlplane.client import ApiClient
-from tests.support.apiserver import ApiServerProcess
-from tests.support.control_plane import ControllerManagerProcess, control_plane
+from tests.support.daemon import ApiServerProcess, DaemonProcess, control_plane
 from tests.support.wait import eventually
 
 CONFIGMAP = kinds.by_kind("ConfigMap")
@@ -24,13 +23,13 @@ POD = kinds.by_kind("Pod")
 
 
 @pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[tuple[ApiServerProcess, ControllerManagerProcess]]:
+def cluster(tmp_path: Path) -> Iterator[tuple[ApiServerProcess, DaemonProcess]]:
     with control_plane(tmp_path, manager_args=["--controllers", "garbagecollector"]) as running:
         yield running
 
 
 @pytest.fixture
-async def api(cluster: tuple[ApiServerProcess, ControllerManagerProcess]) -> AsyncIterator[ApiClient]:
+async def api(cluster: tuple[ApiServerProcess, DaemonProcess]) -> AsyncIterator[ApiClient]:
     client = cluster[0].client()
     try:
         yield client
@@ -173,7 +172,7 @@ async def test_a_replicasets_pods_go_with_it_without_any_replicaset_controller(a
 
 
 async def test_a_restarted_collector_finishes_what_was_left(
-        api: ApiClient, cluster: tuple[ApiServerProcess, ControllerManagerProcess]) -> None:
+        api: ApiClient, cluster: tuple[ApiServerProcess, DaemonProcess]) -> None:
     manager = cluster[1]
     owner = await config_map(api, "owner")
     await config_map(api, "child", owned_by(owner))

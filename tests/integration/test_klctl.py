@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support.apiserver import ApiServerProcess
+from tests.support.daemon import ApiServerProcess
 from tests.support.klctl import Klctl
 
 APP = """\

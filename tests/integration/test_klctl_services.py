@@ -13,8 +13,7 @@ import pytest
 
 from controlplane.client import ApiClient
 from tests.integration.test_endpoints_controllers import start_pod
-from tests.support.apiserver import ApiServerProcess
-from tests.support.daemon import DaemonProcess, controller_manager, running
+from tests.support.daemon import ApiServerProcess, DaemonProcess, controller_manager, running
 from tests.support.klctl import Klctl
 from tests.support.wait import eventually
 

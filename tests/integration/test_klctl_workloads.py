@@ -28,9 +28,8 @@ from controlplane.client import ApiClient
 from controlplane.client.api import modify
 from tests.integration import workloads
 from tests.integration.workloads import DEPLOYMENT, events_about, pods_of, replica_sets_of
-from tests.support.apiserver import ApiServerProcess
-from tests.support.control_plane import ControllerManagerProcess
-from tests.support.daemons import DaemonProcess
+from tests.support import daemon
+from tests.support.daemon import ApiServerProcess, DaemonProcess
 from tests.support.klctl import Klctl
 from tests.support.nodeplay import AutoNode
 from tests.support.wait import eventually
@@ -348,7 +347,7 @@ async def test_a_rollout_that_does_not_progress_reports_its_deadline(
 
 async def test_a_controller_manager_killed_mid_rollout_finishes_it_after_a_restart(
         cluster: ApiClient, hollow: list[DaemonProcess], klctl: Klctl,
-        controller_manager: ControllerManagerProcess) -> None:
+        controller_manager: DaemonProcess) -> None:
     await ok(klctl, "create", "deployment", "web", "--image", "kubelab/demo:1", "--replicas", "6")
     await rolled_out(cluster, "kubelab/demo:1", 6)
     d = await deployment_of(cluster)
@@ -392,20 +391,16 @@ async def test_run_creates_a_pod_as_kubectl_run_does(cluster: ApiClient, klctl: 
 
 
 @pytest.fixture
-def collector(apiserver: ApiServerProcess, tmp_path: Path) -> Iterator[ControllerManagerProcess]:
+def collector(apiserver: ApiServerProcess, tmp_path: Path) -> Iterator[DaemonProcess]:
     """A second controller manager running the garbage collector, which turns `--cascade=orphan` into
     the owner gone and its dependents without ownerReferences."""
-    manager = ControllerManagerProcess(apiserver.address, tmp_path / "collector.log", "--controllers",
-                                       "garbagecollector")
-    manager.start()
-    try:
+    with daemon.running(daemon.controller_manager(apiserver.address, tmp_path / "collector.log",
+                                                  "--controllers", "garbagecollector")) as manager:
         yield manager
-    finally:
-        manager.kill()
 
 
 async def test_deleting_a_replica_set_with_cascade_orphan_leaves_its_pods_running_without_an_owner(
-        cluster: ApiClient, hollow: list[DaemonProcess], klctl: Klctl, collector: ControllerManagerProcess) -> None:
+        cluster: ApiClient, hollow: list[DaemonProcess], klctl: Klctl, collector: DaemonProcess) -> None:
     created = await cluster.create(workloads.replica_set(replicas=2))
     uid = created.metadata.uid  # type: ignore[attr-defined]
 

@@ -17,7 +17,7 @@ import pytest
 from controlplane.api import codec, kinds
 from controlplane.api.v1 import core_pb2
 from controlplane.client import ApiClient
-from tests.support.apiserver import ApiServerProcess
+from tests.support.daemon import ApiServerProcess
 from tests.support.wait import eventually
 
 SERVICE, EVENT = kinds.by_kind("Service"), kinds.by_kind("Event")

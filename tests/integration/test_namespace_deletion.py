@@ -13,8 +13,7 @@ import pytest
 from controlplane.api import codec, kinds
 from controlplane.api.errors import ApiError, Reason
 from controlplane.client import ApiClient
-from tests.support.apiserver import ApiServerProcess
-from tests.support.control_plane import ControllerManagerProcess, control_plane
+from tests.support.daemon import ApiServerProcess, DaemonProcess, control_plane
 from tests.support.wait import eventually
 
 NAMESPACE = kinds.by_kind("Namespace")
@@ -23,13 +22,13 @@ CONFIGMAP = kinds.by_kind("ConfigMap")
 
 
 @pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[tuple[ApiServerProcess, ControllerManagerProcess]]:
+def cluster(tmp_path: Path) -> Iterator[tuple[ApiServerProcess, DaemonProcess]]:
     with control_plane(tmp_path, manager_args=["--controllers", "namespace,garbagecollector"]) as running:
         yield running
 
 
 @pytest.fixture
-async def api(cluster: tuple[ApiServerProcess, ControllerManagerProcess]) -> AsyncIterator[ApiClient]:
+async def api(cluster: tuple[ApiServerProcess, DaemonProcess]) -> AsyncIterator[ApiClient]:
     client = cluster[0].client()
     try:
         yield client

@@ -26,8 +26,7 @@ from controlplane.controllermanager.config import ControllerManagerConfig, NodeL
 from controlplane.controllers.base import ControllerContext
 from controlplane.controllers.nodelifecycle.controller import NodeLifecycleController
 from controlplane.controllers.nodelifecycle.health import Verdict, WitnessVerdict
-from tests.support.apiserver import ApiServerProcess
-from tests.support.control_plane import ControllerManagerProcess, control_plane
+from tests.support.daemon import ApiServerProcess, DaemonProcess, control_plane
 from tests.support.wait import eventually
 
 NODE = kinds.by_kind("Node")
@@ -105,7 +104,7 @@ async def heartbeating(nodes: PlayedNodes) -> AsyncIterator[PlayedNodes]:
 
 
 @pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[tuple[ApiServerProcess, ControllerManagerProcess]]:
+def cluster(tmp_path: Path) -> Iterator[tuple[ApiServerProcess, DaemonProcess]]:
     with control_plane(
             tmp_path,
             apiserver_args=["--default-not-ready-toleration-seconds", str(TOLERATION),
@@ -117,7 +116,7 @@ def cluster(tmp_path: Path) -> Iterator[tuple[ApiServerProcess, ControllerManage
 
 
 @pytest.fixture
-async def api(cluster: tuple[ApiServerProcess, ControllerManagerProcess]) -> AsyncIterator[ApiClient]:
+async def api(cluster: tuple[ApiServerProcess, DaemonProcess]) -> AsyncIterator[ApiClient]:
     client = cluster[0].client()
     try:
         yield client

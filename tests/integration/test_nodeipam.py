@@ -12,8 +12,7 @@ import pytest
 
 from controlplane.api import codec, kinds
 from controlplane.client import ApiClient
-from tests.support.apiserver import ApiServerProcess
-from tests.support.control_plane import ControllerManagerProcess, control_plane
+from tests.support.daemon import ApiServerProcess, DaemonProcess, control_plane
 from tests.support.wait import eventually
 
 NODE = kinds.by_kind("Node")
@@ -21,7 +20,7 @@ EVENT = kinds.by_kind("Event")
 
 
 @pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[tuple[ApiServerProcess, ControllerManagerProcess]]:
+def cluster(tmp_path: Path) -> Iterator[tuple[ApiServerProcess, DaemonProcess]]:
     # four ranges only, so that running out is quick to reach
     with control_plane(tmp_path, manager_args=["--controllers", "nodeipam", "--cluster-cidr", "10.244.0.0/22",
                                                "--node-cidr-mask-size", "24"]) as running:
@@ -29,7 +28,7 @@ def cluster(tmp_path: Path) -> Iterator[tuple[ApiServerProcess, ControllerManage
 
 
 @pytest.fixture
-async def api(cluster: tuple[ApiServerProcess, ControllerManagerProcess]) -> AsyncIterator[ApiClient]:
+async def api(cluster: tuple[ApiServerProcess, DaemonProcess]) -> AsyncIterator[ApiClient]:
     client = cluster[0].client()
     try:
         yield client
@@ -54,7 +53,7 @@ async def cidr_of(api: ApiClient, name: str) -> str:
 
 
 async def test_nodes_get_free_ranges_and_a_deleted_nodes_range_is_reused_last(
-        api: ApiClient, cluster: tuple[ApiServerProcess, ControllerManagerProcess]) -> None:
+        api: ApiClient, cluster: tuple[ApiServerProcess, DaemonProcess]) -> None:
     await register(api, "manual", "10.244.0.0/24")  # as `kubelab agent --pod-cidr` does
     await register(api, "a")
     assert await cidr_of(api, "a") == "10.244.1.0/24"

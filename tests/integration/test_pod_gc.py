@@ -12,8 +12,7 @@ import pytest
 from controlplane.api import codec, kinds
 from controlplane.client import ApiClient
 from controlplane.client.api import modify
-from tests.support.apiserver import ApiServerProcess
-from tests.support.control_plane import ControllerManagerProcess, control_plane
+from tests.support.daemon import ApiServerProcess, DaemonProcess, control_plane
 from tests.support.wait import eventually
 
 NODE = kinds.by_kind("Node")
@@ -21,7 +20,7 @@ POD = kinds.by_kind("Pod")
 
 
 @pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[tuple[ApiServerProcess, ControllerManagerProcess]]:
+def cluster(tmp_path: Path) -> Iterator[tuple[ApiServerProcess, DaemonProcess]]:
     with control_plane(tmp_path, manager_args=["--controllers", "podgc", "--pod-gc-period", "0.5",
                                                "--pod-gc-orphan-quarantine", "1",
                                                "--terminated-pod-gc-threshold", "2"]) as running:
@@ -29,7 +28,7 @@ def cluster(tmp_path: Path) -> Iterator[tuple[ApiServerProcess, ControllerManage
 
 
 @pytest.fixture
-async def api(cluster: tuple[ApiServerProcess, ControllerManagerProcess]) -> AsyncIterator[ApiClient]:
+async def api(cluster: tuple[ApiServerProcess, DaemonProcess]) -> AsyncIterator[ApiClient]:
     client = cluster[0].client()
     try:
         yield client
