@@ -35,14 +35,9 @@ from tests.support.nodeplay import AutoNode
 from tests.support.wait import eventually
 
 cluster = workloads.cluster  # fixtures
-controller_manager = workloads.controller_manager
+controller_manager_args = workloads.controller_manager_args
 hollow = workloads.hollow
 HASH = "[bcdfghjklmnpqrstvwxz2456789]+"
-
-
-@pytest.fixture
-def klctl(apiserver: ApiServerProcess, tmp_path: Path) -> Klctl:
-    return Klctl(apiserver.address, tmp_path)
 
 
 async def kl(klctl: Klctl, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:

@@ -25,7 +25,7 @@ from tests.support.daemon import DaemonProcess
 from tests.support.wait import eventually
 
 cluster = workloads.cluster  # fixtures
-controller_manager = workloads.controller_manager
+controller_manager_args = workloads.controller_manager_args
 
 POD_NAME = re.compile(r"web-[bcdfghjklmnpqrstvwxz2456789]{5}")
 

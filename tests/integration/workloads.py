@@ -13,7 +13,6 @@ from controlplane.api import codec, kinds
 from controlplane.api.v1 import apps_pb2, core_pb2
 from controlplane.client import ApiClient
 from controlplane.controllers.ownership import controller_of
-from tests.support import daemon
 from tests.support.daemon import ApiServerProcess, DaemonProcess, hollow_nodes, scheduler
 from tests.support.nodeplay import report
 
@@ -24,10 +23,8 @@ EVENT = kinds.by_kind("Event")
 
 
 @pytest.fixture
-def controller_manager(apiserver: ApiServerProcess, tmp_path: Path) -> Iterator[DaemonProcess]:
-    with daemon.running(daemon.controller_manager(apiserver.address, tmp_path / "controller-manager.log",
-                                                  "--controllers", "replicaset,deployment")) as manager:
-        yield manager
+def controller_manager_args() -> list[str]:
+    return ["--controllers", "replicaset,deployment"]
 
 
 @pytest.fixture
