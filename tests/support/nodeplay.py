@@ -7,19 +7,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from controlplane.api import kinds
 from controlplane.api.errors import ApiError, Reason
+from controlplane.api.timestamps import now_text
 from controlplane.api.v1 import core_pb2, meta_pb2
 from controlplane.client import ApiClient
 
 POD = kinds.by_kind("Pod")
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 async def bind(api: ApiClient, pod: core_pb2.Pod, node: str) -> core_pb2.Pod:
@@ -47,7 +43,7 @@ async def report(api: ApiClient, pod: core_pb2.Pod, *, ready: bool, node: str = 
     while True:
         current = await api.get(POD, bound.metadata.namespace, bound.metadata.name)
         assert isinstance(current, core_pb2.Pod)
-        now = _now()
+        now = now_text()
         status = current.status
         status.phase = phase
         status.host_ip = "10.0.0.1"
