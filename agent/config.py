@@ -11,6 +11,7 @@ from pathlib import Path
 
 from agent.gossip.flags import GossipSettings, add_gossip_flags, gossip_settings
 from controlplane.api.quantity import QuantityError, parse_quantity
+from controlplane.api.taints import Taint
 from controlplane.daemon import (
     ConfigError,
     add_log_flags,
@@ -23,13 +24,6 @@ from controlplane.daemon import (
 )
 
 DAEMON = "AGENT"
-
-
-@dataclass(frozen=True, slots=True)
-class Taint:
-    key: str
-    value: str
-    effect: str
 
 
 @dataclass(frozen=True, slots=True)
