@@ -30,7 +30,6 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from controlplane.api import codec, kinds  # noqa: E402
+from controlplane.api.timestamps import epoch  # noqa: E402
 from controlplane.api.v1 import coordination_pb2, core_pb2  # noqa: E402
 from controlplane.client import ClientConfig, connect  # noqa: E402
 from controlplane.scheduler.resources import Allocatable, pod_requests  # noqa: E402
@@ -154,7 +154,8 @@ async def check_placement(address: str) -> dict[str, Any]:
         nodes, _ = await api.list(NODE)
         leases, _ = await api.list(LEASE, "kube-node-lease")
     now = time.time()
-    ages = [now - datetime.strptime(lease.spec.renew_time, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+    # an unreadable renewal time counts as never renewed: it shows as the oldest
+    ages = [now - (epoch(lease.spec.renew_time) or 0.0)
             for lease in leases if isinstance(lease, coordination_pb2.Lease)]
     offered = {n.metadata.name: Allocatable.of(n) for n in nodes if isinstance(n, core_pb2.Node)}
     cpu: Counter[str] = Counter()
