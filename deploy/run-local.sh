@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make run`: the one-machine lab (a master and two workers as network namespaces, every daemon
-# in its node), with the demo app deployed. `make down` (or `kubelab down`) removes all of it.
+# in its node), with the demo app deployed behind a LoadBalancer Service. `make down` (or
+# `kubelab down`) removes all of it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=.venv/bin
@@ -10,26 +11,37 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 "$bin/kubelab" up
 "$bin/klctl" apply -f deploy/examples/demo.yaml
-echo "waiting for the demo pods to be Ready..."
-for _ in $(seq 120); do
-  ready=$("$bin/klctl" get pods -l app=web --no-headers 2>/dev/null | awk '$2 == "1/1"' | wc -l)
-  [ "$ready" -eq 2 ] && break
+"$bin/klctl" rollout status deployment/web --timeout 120s
+address=""
+for _ in $(seq 60); do
+  address=$("$bin/klctl" get service web -o json |
+    python3 -c 'import json,sys; print(next(iter(json.load(sys.stdin)["status"].get("loadBalancer",{}).get("ingress",[])),{}).get("ip",""))')
+  [ -n "$address" ] && break
   sleep 0.5
 done
-"$bin/klctl" get pods -o wide
-ip=$("$bin/klctl" get pod web-1 -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"].get("podIP",""))')
 echo
-echo "The demo answers at its pod IP, from inside the cluster's network:"
-ip netns exec kl-worker1 curl -s "http://$ip:3000/" | head -5 || true
+"$bin/klctl" get nodes -o wide
+echo
+"$bin/klctl" get deployment,pods,service -o wide
+echo
+if [ -n "$address" ]; then
+  echo "The demo answers at its LoadBalancer address, from this machine:"
+  echo "\$ curl http://$address/"
+  curl -s --max-time 5 "http://$address/" | head -5 || true
+else
+  echo "The Service has no LoadBalancer address yet: see 'klctl describe service web'."
+fi
 cat <<HINTS
 
 Try next:
-  $bin/klctl get nodes -o wide
-  $bin/klctl describe pod web-1
-  sudo ip netns exec kl-worker1 curl -s http://$ip:3000/
-  $bin/klctl logs web-1
-  $bin/klctl exec web-1 -- env | grep GREETING
-  $bin/klctl port-forward pod/web-1 8080:3000   # then, in another terminal: curl localhost:8080
+  curl http://${address:-<EXTERNAL-IP>}/                  # again: the other replica may answer
+  $bin/klctl describe service web
+  $bin/klctl scale deployment web --replicas 4
+  $bin/klctl set image deployment/web web=kubelab/demo:2 && $bin/klctl rollout status deployment/web
+  $bin/klctl rollout undo deployment/web
+  $bin/klctl logs deployment/web
+  $bin/klctl run -it --rm probe --image=busybox --restart=Never -- nslookup web
+  $bin/klctl get members
   $bin/kubelab status
-  make down                                     # removes the whole lab
+  make down                                    # removes the whole lab
 HINTS

@@ -11,7 +11,9 @@ what the host already has (its root filesystem is the container's copy-on-write 
 |                                 |       | /etc/nginx/conf.d/*.conf                                                |
 | `busybox`,                      | any   | `sh`; PATH starts with /opt/busybox/bin, links to the host's busybox    |
 | `google_containers/busybox`,    |       | for each applet (sh, wget, nslookup, sleep, nc...); /bin/sh is busybox  |
-| `e2e-test-images/busybox`       |       |                                                                         |
+| `e2e-test-images/busybox`       |       | Tags up to 1.28 (`busybox:1.28`, as Kubernetes' DNS pages use) get      |
+|                                 |       | 1.28's nslookup (nslookup128.py): the search path applies to dotted     |
+|                                 |       | names, output as the tutorials show                                     |
 | `kubelab/demo`                  | below | demo_app.py: a web app on $PORT (3000) with `/`, `/healthz`, `/readyz`; |
 |                                 |       | its behaviour set by env vars                                           |
 
@@ -68,6 +70,7 @@ DEMO_PRESETS: dict[str, tuple[tuple[str, str], ...]] = {
     "not-ready": (("VERSION", "not-ready"), ("READYZ", "never")),
 }
 _VERSION_TAG = re.compile(r"v?([0-9]+(?:\.[0-9]+)*)")
+_BUSYBOX_VERSION = re.compile(r"([0-9]+)\.([0-9]+)(?![0-9])")
 
 
 class CatalogError(Exception):
@@ -198,17 +201,32 @@ def _busybox(ref: ImageReference, host: HostTools, image: str) -> ImageConfig:
         raise CatalogError("ErrImagePull", _not_found(
             image, "this node: the catalog builds busybox from the host's busybox binary, which is not "
                    "installed (apt-get install busybox-static)"))
-    applets = SharedDir(key="busybox-applets", target=BUSYBOX_APPLET_DIR,
-                        files=tuple(ImageFile(name, symlink=host.busybox) for name in host.busybox_applets))
+    classic = has_classic_nslookup(ref.tag)
+    applets = tuple(ImageFile(name, symlink=host.busybox) for name in host.busybox_applets
+                    if not (classic and name == "nslookup"))
+    if classic:
+        script = os.path.join(host.images_dir, "nslookup128.py")
+        shim = (f'#!/bin/sh\n# kubelab: busybox 1.28\'s nslookup (through the resolv.conf search path)\n'
+                f'exec {host.python} -I -S {script} "$@"\n')
+        applets += (ImageFile("nslookup", content=shim.encode(), mode=0o755),)
+    shared = SharedDir(key="busybox-1.28-applets" if classic else "busybox-applets", target=BUSYBOX_APPLET_DIR,
+                       files=applets)
     return ImageConfig(
         reference=str(ref),
         entrypoint=(),
         cmd=("sh",),
         env=(("PATH", f"{BUSYBOX_APPLET_DIR}:{DEFAULT_PATH}"),),
         files=(ImageFile("/bin/sh", symlink=host.busybox),),
-        host_paths=(os.path.dirname(host.busybox),),
-        shared_dirs=(applets,),
+        host_paths=(os.path.dirname(host.busybox), *(_python_image(host) if classic else ())),
+        shared_dirs=(shared,),
     )
+
+
+def has_classic_nslookup(tag: str) -> bool:
+    """busybox up to 1.28 resolved through the C library (search path and ndots apply); 1.29 and later
+    have their own resolver, as the host's busybox does. Kubernetes' DNS pages use `busybox:1.28`."""
+    match = _BUSYBOX_VERSION.match(tag)
+    return match is not None and (int(match.group(1)), int(match.group(2))) <= (1, 28)
 
 
 def _demo(ref: ImageReference, host: HostTools, image: str) -> ImageConfig:

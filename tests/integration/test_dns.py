@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from dnslib import QTYPE, RCODE, DNSRecord
 
+from agent.images import nslookup128
 from controlplane.api import codec, kinds
 from controlplane.api.errors import ApiError
 from controlplane.api.v1 import core_pb2, discovery_pb2
@@ -299,3 +300,20 @@ async def test_answers_come_from_the_watch_cache_even_with_the_api_server_gone(t
             assert records(await ask(server, "cached.default.svc.cluster.local", tcp=tcp)) == expected
     finally:
         own.close()
+
+
+async def test_busybox_128s_nslookup_uses_the_search_path_for_dotted_names_and_prints_as_tutorials_show(
+        api: ApiClient, dns: DaemonProcess) -> None:
+    made = await create(api, {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+                              "spec": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80}]}})
+    ip = made.spec.cluster_ip if made else (await api.get(SERVICE, "default", "web")).spec.cluster_ip  # type: ignore
+    await answers(dns, "web.default.svc.cluster.local", [f"web.default.svc.cluster.local. 30 IN A {ip}"])
+    resolv_conf = "search default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n"
+    port = int(dns.ready["port"])
+    for name in ("web", "web.default", "web.default.svc", "web.default.svc.cluster.local"):
+        status, out, err = await asyncio.to_thread(nslookup128.lookup, [name, "127.0.0.1"], resolv_conf, "", port)
+        assert (status, err) == (0, ""), f"nslookup {name}: {err}"
+        assert out.splitlines()[-2:] == [f"Name:      {name}", f"Address 1: {ip} web.default.svc.cluster.local"]
+        assert out.startswith("Server:    127.0.0.1\nAddress 1: 127.0.0.1")
+    status, out, err = await asyncio.to_thread(nslookup128.lookup, ["nosuch", "127.0.0.1"], resolv_conf, "", port)
+    assert (status, err) == (1, "nslookup: can't resolve 'nosuch'\n")

@@ -45,6 +45,19 @@ def test_busybox_runs_sh_with_its_applets_first_in_path(image: str) -> None:
     assert [(f.path, f.symlink) for f in config.files] == [("/bin/sh", "/usr/bin/busybox")]
 
 
+@pytest.mark.parametrize("image", ["busybox:1.28", "busybox:1.28.4", "busybox:1.27.2-glibc", "busybox:1.2"])
+def test_busybox_up_to_1_28_gets_the_nslookup_that_follows_the_search_path(image: str) -> None:
+    config = resolve(image, HOST)
+    (shared,) = config.shared_dirs
+    files = {f.path: f for f in shared.files}
+    assert {name: f.symlink for name, f in files.items() if name != "nslookup"} == {
+        name: "/usr/bin/busybox" for name in HOST.busybox_applets if name != "nslookup"}
+    assert files["nslookup"].mode == 0o755 and not files["nslookup"].symlink
+    assert b"exec /venv/bin/python -I -S /pkg/agent/images/nslookup128.py" in files["nslookup"].content
+    assert set(config.host_paths) >= {"/usr/bin", "/venv", "/pkg/agent/images"}
+    assert shared.key != resolve("busybox:1.36", HOST).shared_dirs[0].key  # not mixed with the newer applets
+
+
 def test_busybox_without_the_binary_is_an_image_pull_error() -> None:
     host = HostTools(python="/p", python_paths=(), images_dir="/i")
     with pytest.raises(CatalogError) as caught:
