@@ -11,16 +11,19 @@ from pathlib import Path
 
 from agent.gossip.flags import GossipSettings, add_gossip_flags, gossip_settings
 from controlplane.api.quantity import QuantityError, parse_quantity
-from controlplane.daemon import ConfigError, add_flag
+from controlplane.api.taints import Taint
+from controlplane.daemon import (
+    ConfigError,
+    add_log_flags,
+    flag_adder,
+    interface_name,
+    ipv4_address,
+    ipv4_network,
+    key_values,
+    positive,
+)
 
 DAEMON = "AGENT"
-
-
-@dataclass(frozen=True, slots=True)
-class Taint:
-    key: str
-    value: str
-    effect: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,16 +73,6 @@ class AgentConfig:
                 **dict(self.labels)}
 
 
-def _pairs(text: str, what: str) -> tuple[tuple[str, str], ...]:
-    pairs = []
-    for item in filter(None, (part.strip() for part in text.split(","))):
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--{what} {item!r}: expected KEY=VALUE")
-        pairs.append((key, value))
-    return tuple(pairs)
-
-
 def _taints(text: str) -> tuple[Taint, ...]:
     taints = []
     for item in filter(None, (part.strip() for part in text.split(","))):
@@ -95,9 +88,7 @@ def _taints(text: str) -> tuple[Taint, ...]:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kubelab agent", description="The kubelab node agent (the kubelet).")
     d = AgentConfig(node_name="")
-
-    def flag(name: str, default: object, help: str, **kwargs: object) -> None:
-        add_flag(p, DAEMON, name, default=default, help=help, **kwargs)
+    flag = flag_adder(p, DAEMON)
 
     flag("--server", d.server, "API server HOST:PORT")
     flag("--node-name", socket.gethostname(), "this node's name")
@@ -122,25 +113,15 @@ def parser() -> argparse.ArgumentParser:
     flag("--backoff-reset", d.backoff_reset, "seconds of running that reset the back-off", type=float)
     flag("--resync-interval", d.resync_interval, "seconds between full pod resyncs", type=float)
     add_gossip_flags(p, DAEMON)
-    flag("--log-level", d.log_level, "log level", choices=["debug", "info", "warning", "error"])
-    flag("--log-format", d.log_format, "log format", choices=["auto", "json", "console"])
+    add_log_flags(p, DAEMON)
     return p
 
 
 def from_args(argv: list[str]) -> AgentConfig:
     args = parser().parse_args(argv)
-    try:
-        ipaddress.IPv4Address(args.node_ip)
-    except ValueError:
-        raise ConfigError(f"--node-ip {args.node_ip!r}: not an IPv4 address") from None
-    pod_cidr = None
-    if args.pod_cidr:
-        try:
-            pod_cidr = ipaddress.IPv4Network(args.pod_cidr)
-        except ValueError as error:
-            raise ConfigError(f"--pod-cidr {args.pod_cidr!r}: {error}") from None
-    if len(args.bridge) > 15:
-        raise ConfigError(f"--bridge {args.bridge!r}: interface names have at most 15 characters")
+    ipv4_address("--node-ip", args.node_ip)
+    pod_cidr = ipv4_network("--pod-cidr", args.pod_cidr) if args.pod_cidr else None
+    interface_name("--bridge", args.bridge)
     cpu = memory = 0
     try:
         if args.cpu:
@@ -149,16 +130,14 @@ def from_args(argv: list[str]) -> AgentConfig:
             memory = int(parse_quantity(args.memory))
     except QuantityError as error:
         raise ConfigError(f"--cpu/--memory: {error}") from None
-    for name in ("heartbeat_interval", "node_status_interval", "backoff_initial", "backoff_max", "backoff_reset",
-                 "resync_interval"):
-        if getattr(args, name) <= 0:
-            raise ConfigError(f"--{name.replace('_', '-')} must be more than 0")
+    positive(args, "heartbeat_interval", "node_status_interval", "backoff_initial", "backoff_max", "backoff_reset",
+             "resync_interval")
     if not args.node_name:
         raise ConfigError("--node-name must not be empty")
     return AgentConfig(
         server=args.server, node_name=args.node_name, node_ip=args.node_ip, pod_cidr=pod_cidr,
         state_dir=Path(args.state_dir), netns_prefix=args.netns_prefix, bridge=args.bridge,
-        cgroup_parent=args.cgroup_parent, listen=args.listen, labels=_pairs(args.node_labels, "node-labels"),
+        cgroup_parent=args.cgroup_parent, listen=args.listen, labels=key_values("--node-labels", args.node_labels),
         taints=_taints(args.register_with_taints), cluster_dns=args.cluster_dns, cluster_domain=args.cluster_domain,
         cpu_millicores=cpu, memory_bytes=memory, max_pods=args.max_pods, heartbeat_interval=args.heartbeat_interval,
         node_status_interval=args.node_status_interval, backoff_initial=args.backoff_initial,

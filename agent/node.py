@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import platform
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from agent.config import AgentConfig
 from controlplane import __version__
 from controlplane.api import kinds
 from controlplane.api.errors import ApiError, Reason
+from controlplane.api.timestamps import now_text
 from controlplane.api.v1 import coordination_pb2, core_pb2, meta_pb2
 from controlplane.client import ApiClient, modify
 
@@ -27,10 +27,6 @@ LEASE_NAMESPACE = "kube-node-lease"
 LEASE_DURATION = 40
 KUBELET_VERSION = f"v{__version__}-kubelab"
 RUNTIME_VERSION = f"kubelab-embedded://{__version__}"
-
-
-def now_text() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def machine_memory() -> int:

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from controlplane.api import codec, kinds  # noqa: E402
 from controlplane.client import ApiClient, ClientConfig, connect  # noqa: E402
 from controlplane.store.sqlite import DURABLE_PRAGMAS  # noqa: E402
-from tests.support.apiserver import ApiServerProcess  # noqa: E402
+from tests.support.daemon import ApiServerProcess  # noqa: E402
 
 CONFIGMAP = kinds.by_kind("ConfigMap")
 POD = kinds.by_kind("Pod")

@@ -35,8 +35,7 @@ from dnslib import DNSRecord  # noqa: E402
 from controlplane.api import codec, kinds  # noqa: E402
 from controlplane.api.v1 import core_pb2, discovery_pb2  # noqa: E402
 from controlplane.client import ApiClient  # noqa: E402
-from tests.support.apiserver import ApiServerProcess  # noqa: E402
-from tests.support.daemon import DaemonProcess, controller_manager  # noqa: E402
+from tests.support.daemon import ApiServerProcess, DaemonProcess, controller_manager, dns  # noqa: E402
 
 POD = kinds.by_kind("Pod")
 ENDPOINTS = kinds.by_kind("Endpoints")
@@ -225,17 +224,15 @@ async def main() -> None:
             manager = controller_manager(server.address, directory / "controller-manager.log")
             daemons.append(manager)
             manager.start()
-            dns = DaemonProcess("dns", ["--server", server.address, "--node-ip", "127.0.0.1", "--port", "0",
-                                        "--resolv-conf", "", "--register-service", ""], directory / "dns.log",
-                                "dns.serving")
-            daemons.append(dns)
-            dns.start()
+            resolver = dns(server.address, directory / "dns.log", "--resolv-conf", "", "--register-service", "")
+            daemons.append(resolver)
+            resolver.start()
             api, watcher = server.client(), server.client()
             try:
                 results: dict[str, Any] = {"machine_cores": os.cpu_count()}
                 results.update(await readiness_latency(api, watcher, args.pods, args.flips, args.bursts,
                                                        args.burst_size))
-                results.update(await dns_queries(int(dns.ready["port"]), 8, args.seconds))
+                results.update(await dns_queries(int(resolver.ready["port"]), 8, args.seconds))
             finally:
                 await api.close()
                 await watcher.close()

@@ -35,7 +35,6 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agent.gossip.keyring import encode_key, generate_key, write_keyring_file  # noqa: E402
+from controlplane.api.timestamps import epoch  # noqa: E402
 from tests.support.lab import Lab, lab_session  # noqa: E402
 
 KUBELAB_PORT = 7946
@@ -106,7 +106,9 @@ def _no_loss(lab: Lab, node: str) -> None:
 
 
 def _epoch(timestamp: str) -> float:
-    return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
+    seconds = epoch(timestamp)
+    assert seconds is not None, f"unreadable log timestamp {timestamp!r}"
+    return seconds
 
 
 @dataclass

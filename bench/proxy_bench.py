@@ -47,7 +47,8 @@ sys.path.insert(0, str(ROOT))
 from controlplane.api import kinds  # noqa: E402
 from controlplane.client import ClientConfig, connect  # noqa: E402
 from tests.support.lab import Lab, lab_session  # noqa: E402
-from tests.support.servicelab import cluster_ip, endpoint, endpoint_slice, wait_running  # noqa: E402
+from tests.support.pods import is_running, wait_pods  # noqa: E402
+from tests.support.servicelab import cluster_ip, endpoint, endpoint_slice  # noqa: E402
 
 CLIENT_NODE, SERVER_NODE = "worker2", "worker1"
 BULK_PORT, WEB_PORT = 5201, 8080
@@ -230,7 +231,7 @@ def programming_latency(lab: Lab, changes: int) -> dict[str, Any]:
 def run_mode(start: Any, mode: str, changes: int) -> dict[str, Any]:
     lab: Lab = start(workers=2, env={"KUBELAB_LAB_PROXY_MODE": mode})
     lab.klctl_ok("apply", "-f", lab.write("pods.yaml", PODS))
-    wait_running(lab, ["bulk", "web"])
+    wait_pods(lab, ["bulk", "web"], is_running, what="Running")
     lab.klctl_ok("apply", "-f", lab.write("services.yaml", services(lab)))
     time.sleep(2)  # the servers in the pods start listening
     result = data_path(lab)

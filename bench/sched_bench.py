@@ -30,7 +30,6 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +37,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from controlplane.api import codec, kinds  # noqa: E402
+from controlplane.api.timestamps import epoch  # noqa: E402
 from controlplane.api.v1 import coordination_pb2, core_pb2  # noqa: E402
 from controlplane.client import ClientConfig, connect  # noqa: E402
 from controlplane.scheduler.resources import Allocatable, pod_requests  # noqa: E402
-from tests.support.apiserver import ApiServerProcess  # noqa: E402
-from tests.support.daemons import DaemonProcess, hollow_nodes, scheduler  # noqa: E402
+from tests.support.daemon import ApiServerProcess, DaemonProcess, controller_manager, hollow_nodes, scheduler  # noqa: E402
 from tests.support.wait import eventually_sync  # noqa: E402
 
 POD = kinds.by_kind("Pod")
@@ -155,7 +154,8 @@ async def check_placement(address: str) -> dict[str, Any]:
         nodes, _ = await api.list(NODE)
         leases, _ = await api.list(LEASE, "kube-node-lease")
     now = time.time()
-    ages = [now - datetime.strptime(lease.spec.renew_time, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+    # an unreadable renewal time counts as never renewed: it shows as the oldest
+    ages = [now - (epoch(lease.spec.renew_time) or 0.0)
             for lease in leases if isinstance(lease, coordination_pb2.Lease)]
     offered = {n.metadata.name: Allocatable.of(n) for n in nodes if isinstance(n, core_pb2.Node)}
     cpu: Counter[str] = Counter()
@@ -193,8 +193,7 @@ async def run_size(nodes: int, pods: int, clients: int, directory: Path, profile
     apiserver.start()
     started: list[DaemonProcess] = []
     try:
-        manager = DaemonProcess("controller-manager", ["--server", apiserver.address],
-                                directory / "controller-manager.log", "controller-manager.serving").start()
+        manager = controller_manager(apiserver.address, directory / "controller-manager.log").start()
         started.append(manager)
         registering = time.perf_counter()
         hollow = hollow_nodes(apiserver.address, directory, nodes, "--parallel-writes", "32").start(timeout=600)
@@ -203,8 +202,7 @@ async def run_size(nodes: int, pods: int, clients: int, directory: Path, profile
         flags = ("--stats-interval", "0.5")
         sched = scheduler(apiserver.address, directory, *flags).start(timeout=300)
         started.append(sched)
-        assert apiserver.process is not None
-        pids = {"apiserver": apiserver.process.pid, "scheduler": sched.pid, "hollow_nodes": hollow.pid,
+        pids = {"apiserver": apiserver.pid, "scheduler": sched.pid, "hollow_nodes": hollow.pid,
                 "controller_manager": manager.pid, "bench_clients": os.getpid()}
         async with connect(ClientConfig(server=apiserver.address)) as api:
             for number in range(APPS):

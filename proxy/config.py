@@ -7,7 +7,16 @@ import ipaddress
 import socket
 from dataclasses import dataclass, field
 
-from controlplane.daemon import ConfigError, add_flag
+from controlplane.daemon import (
+    ConfigError,
+    add_log_flags,
+    flag_adder,
+    interface_name,
+    ipv4_address,
+    ipv4_network,
+    port_number,
+    positive,
+)
 from controlplane.lbpool import AddressPool, PoolError, parse_pool
 
 DAEMON = "PROXY"
@@ -55,9 +64,7 @@ def parser() -> argparse.ArgumentParser:
                                 description="The kubelab service proxy (kube-proxy): ClusterIP, NodePort, "
                                             "LoadBalancer and external IPs over TCP and UDP.")
     d = ProxyConfig(node_name="")
-
-    def flag(name: str, default: object, help: str, **kwargs: object) -> None:
-        add_flag(p, DAEMON, name, default=default, help=help, **kwargs)
+    flag = flag_adder(p, DAEMON)
 
     flag("--server", d.server, "API server HOST:PORT")
     flag("--node-name", socket.gethostname(), "this node's name")
@@ -73,8 +80,7 @@ def parser() -> argparse.ArgumentParser:
     flag("--udp-idle-timeout", d.udp_idle_timeout, "seconds a UDP flow lives without traffic", type=float)
     flag("--lease-duration", d.lease_duration, "seconds this proxy's Lease lasts unless renewed", type=float)
     flag("--health-timeout", d.health_timeout, "seconds a change may wait before /healthz fails", type=float)
-    flag("--log-level", d.log_level, "log level", choices=["debug", "info", "warning", "error"])
-    flag("--log-format", d.log_format, "log format", choices=["auto", "json", "console"])
+    add_log_flags(p, DAEMON)
     return p
 
 
@@ -82,27 +88,17 @@ def from_args(argv: list[str]) -> ProxyConfig:
     args = parser().parse_args(argv)
     if not args.node_name:
         raise ConfigError("--node-name must not be empty")
-    try:
-        ipaddress.IPv4Address(args.node_ip)
-    except ValueError:
-        raise ConfigError(f"--node-ip {args.node_ip!r}: not an IPv4 address") from None
+    ipv4_address("--node-ip", args.node_ip)
     if args.mode not in MODES:
         raise ConfigError(f"--mode {args.mode!r}: expected userspace or nftables")
     try:
         pool = parse_pool(args.lb_pool)
     except PoolError as error:
         raise ConfigError(f"--lb-pool {error}") from None
-    try:
-        cluster_cidr = ipaddress.IPv4Network(args.cluster_cidr)
-    except ValueError as error:
-        raise ConfigError(f"--cluster-cidr {args.cluster_cidr!r}: {error}") from None
-    if not 0 <= args.healthz_port <= 65535:
-        raise ConfigError(f"--healthz-port {args.healthz_port}: expected 0-65535")
-    if not args.interface or len(args.interface) > 15:
-        raise ConfigError(f"--interface {args.interface!r}: interface names have 1 to 15 characters")
-    for name in ("connect_timeout", "udp_idle_timeout", "lease_duration", "health_timeout"):
-        if getattr(args, name) <= 0:
-            raise ConfigError(f"--{name.replace('_', '-')} must be more than 0")
+    cluster_cidr = ipv4_network("--cluster-cidr", args.cluster_cidr)
+    port_number("--healthz-port", args.healthz_port)
+    interface_name("--interface", args.interface)
+    positive(args, "connect_timeout", "udp_idle_timeout", "lease_duration", "health_timeout")
     return ProxyConfig(
         server=args.server, node_name=args.node_name, node_ip=args.node_ip, mode=args.mode, lb_pool=pool,
         healthz_port=args.healthz_port, healthz_address=args.healthz_address, cluster_cidr=cluster_cidr,

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 
+from controlplane.api.timestamps import epoch
 from controlplane.api.v1 import core_pb2, discovery_pb2
 from proxy.model import TRIGGER_TIME_ANNOTATION, ServicePortName, port_endpoints, service_ports
 from proxy.routing import Route, route
@@ -73,7 +73,7 @@ class Changes:
         if self._seen_triggers.get(slice_key) == text:
             return  # the same change seen again (a relist): counted once
         self._seen_triggers[slice_key] = text
-        when = parse_trigger_time(text)
+        when = epoch(text)  # RFC 3339 with up to nanoseconds, as Kubernetes writes it
         if when is not None:
             self.triggers.append(when)
 
@@ -90,9 +90,3 @@ class Changes:
         return bool(self.dirty)
 
 
-def parse_trigger_time(text: str) -> float | None:
-    """RFC 3339 (with up to nanoseconds, as Kubernetes writes it) as a Unix time, None if unreadable."""
-    try:
-        return datetime.fromisoformat(text).timestamp()
-    except ValueError:
-        return None

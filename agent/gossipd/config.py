@@ -10,7 +10,7 @@ from pathlib import Path
 
 from agent.gossip.config import DEFAULT_PORT, GossipConfig
 from agent.gossip.flags import add_gossip_flags, add_list_flag, gossip_settings, list_flag
-from controlplane.daemon import ConfigError, add_flag
+from controlplane.daemon import ConfigError, add_log_flags, flag_adder, ip_address, key_value, listen_address
 
 DAEMON = "GOSSIP"
 
@@ -29,9 +29,7 @@ class GossipDaemonConfig:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kubelab gossip", description="One member of kubelab's gossip cluster "
                                 "(SWIM with Lifeguard) on its own; member events are logged, one JSON line each.")
-
-    def flag(name: str, default: object, help: str, **kwargs: object) -> None:
-        add_flag(p, DAEMON, name, default=default, help=help, **kwargs)
+    flag = flag_adder(p, DAEMON)
 
     flag("--name", socket.gethostname(), "this member's name, unique in the cluster")
     flag("--bind", f"0.0.0.0:{DEFAULT_PORT}", "HOST:PORT for UDP and TCP")
@@ -39,35 +37,19 @@ def parser() -> argparse.ArgumentParser:
     add_list_flag(p, DAEMON, "--tag", "metadata, KEY=VALUE")
     flag("--listen", "", "HOST:PORT to serve this member's view over gRPC (kubelab.api.v1.Members)")
     add_gossip_flags(p, DAEMON, port_flag=False)
-    flag("--log-level", "info", "log level", choices=["debug", "info", "warning", "error"])
-    flag("--log-format", "auto", "log format", choices=["auto", "json", "console"])
+    add_log_flags(p, DAEMON)
     return p
 
 
-def _address(text: str, flag: str) -> str:
-    try:
-        return str(ipaddress.ip_address(text))
-    except ValueError:
-        raise ConfigError(f"{flag} {text!r}: not an IP address") from None
-
-
 def _tags(items: list[str]) -> tuple[tuple[str, str], ...]:
-    tags: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--tag {item!r}: expected KEY=VALUE")
-        tags[key] = value
-    return tuple(tags.items())
+    return tuple(dict(key_value("--tag", item) for item in items).items())  # a repeated key: the last wins
 
 
 def from_args(argv: list[str]) -> GossipDaemonConfig:
     args = parser().parse_args(argv)
-    host, sep, port_text = str(args.bind).rpartition(":")
-    if not sep or not port_text.isdigit() or not 0 <= int(port_text) < 65536:
-        raise ConfigError(f"--bind {args.bind!r}: expected HOST:PORT")
-    bind = _address(host.strip("[]"), "--bind")
-    advertise = _address(args.advertise, "--advertise") if args.advertise else ""
+    host, _, port_text = listen_address("--bind", str(args.bind), example=f"10.0.0.1:{DEFAULT_PORT}").rpartition(":")
+    bind = ip_address("--bind", host.strip("[]"))
+    advertise = ip_address("--advertise", args.advertise) if args.advertise else ""
     if not advertise and ipaddress.ip_address(bind).is_unspecified:
         raise ConfigError(f"--advertise: required when binding {bind} (which address should others use?)")
     if not args.name:

@@ -39,6 +39,7 @@ from datetime import UTC, datetime
 
 from agent.lifecycle.goformat import go_quote
 from agent.lifecycle.restart import ALWAYS, NEVER
+from controlplane.api.timestamps import format_time
 from controlplane.api.v1 import core_pb2, meta_pb2
 
 # ---------------------------------------------------------------------------------------------- words
@@ -97,7 +98,7 @@ def rfc3339(epoch: float | None) -> str:
     """Seconds since the epoch as Kubernetes writes a time: `2024-05-01T12:00:00Z` ("" for None)."""
     if epoch is None:
         return ""
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_time(datetime.fromtimestamp(epoch, UTC))
 
 
 # ---------------------------------------------------------------------------------------------- facts

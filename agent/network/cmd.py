@@ -1,7 +1,8 @@
-"""Running iproute2 (and nothing else) as asyncio subprocesses, with errors a person can act on.
+"""Running the node's networking tools (iproute2; the service proxy's nft and conntrack too) as
+asyncio subprocesses, with errors a person can act on.
 
-Every network change the agent makes goes through `run`, so a failure always names the command
-line and what the tool said, e.g. ``ip link add klab12 type veth ... failed (exit 2): RTNETLINK
+Every network change the agent and the proxy make goes through `run`, so a failure always names the
+command line and what the tool said, e.g. ``ip link add klab12 type veth ... failed (exit 2): RTNETLINK
 answers: File exists``. A cancelled caller kills the child instead of leaving it running.
 """
 
@@ -14,10 +15,11 @@ from collections.abc import Sequence
 from typing import Any
 
 DEFAULT_TIMEOUT = 30.0
+PACKAGES = {"ip": "iproute2", "nft": "nftables", "conntrack": "conntrack"}  # what to install when missing
 
 
 class NetworkError(RuntimeError):
-    """Pod networking could not do what was asked; the message says what, where and what to do."""
+    """Node networking could not do what was asked; the message says what, where and what to do."""
 
 
 class CommandError(NetworkError):
@@ -47,7 +49,8 @@ async def run(argv: Sequence[str], *, stdin: str | None = None, timeout: float =
             *argv, stdin=asyncio.subprocess.DEVNULL if stdin is None else asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     except FileNotFoundError:
-        raise CommandError(argv, 127, f"{argv[0]}: command not found (install iproute2)") from None
+        package = PACKAGES.get(argv[0], argv[0])
+        raise CommandError(argv, 127, f"{argv[0]}: command not found (install {package})") from None
     try:
         async with asyncio.timeout(timeout):
             stdout, stderr = await process.communicate(None if stdin is None else stdin.encode())

@@ -21,7 +21,15 @@ from agent.streams.logs import read_log
 from agent.streams.portforward import PipeError, pipe, socket_error_text
 from controlplane.api.errors import ApiError, Reason, bad_request
 from controlplane.api.v1 import core_pb2, streams_pb2, streams_pb2_grpc
-from controlplane.apiserver.streams import Inbound, abort, end_with_error
+from controlplane.apiserver.streams import (
+    Inbound,
+    abort,
+    exec_error,
+    exec_start,
+    forward_error,
+    forward_start,
+    two_way,
+)
 from controlplane.daemon import ConfigError
 
 log = structlog.get_logger("agent.streams")
@@ -32,6 +40,12 @@ _CONNECT_TIMEOUT = 10.0
 
 PodLookup = Callable[[str], core_pb2.Pod | None]
 Context = grpc.aio.ServicerContext[Any, Any]
+
+
+async def _report_exit(code: int, inbound: Inbound, context: Context) -> None:
+    """An exec's or attach's exit status; the client ends its side on it, then the call ends OK."""
+    await context.write(streams_pb2.ExecOutput(exit=streams_pb2.ExecExit(exit_code=code)))
+    await inbound.drain()
 
 
 class NodeStreamsService(streams_pb2_grpc.NodeStreamsServicer):
@@ -90,16 +104,10 @@ class NodeStreamsService(streams_pb2_grpc.NodeStreamsServicer):
     # ------------------------------------------------------------------ exec
 
     async def ContainerExec(self, request_iterator: Any, context: Context) -> None:
-        async with Inbound(context) as inbound:
-            try:
-                first = await inbound.get()
-                if first is None or not first.HasField("start"):
-                    raise bad_request("the first message of an exec must be `start`")
-                code = await self._exec(first.start, inbound, context)
-                await context.write(streams_pb2.ExecOutput(exit=streams_pb2.ExecExit(exit_code=code)))
-                await inbound.drain()  # the client ends its side on `exit`; then the call ends OK
-            except ApiError as error:
-                await end_with_error(context, inbound, error, streams_pb2.ExecOutput(error=error.message))
+        async def serve(first: Any, inbound: Inbound) -> None:
+            await _report_exit(await self._exec(exec_start(first, "exec"), inbound, context), inbound, context)
+
+        await two_way(context, serve, exec_error)
 
     async def _exec(self, start: streams_pb2.ExecStart, inbound: Inbound, context: Context) -> int:
         """Run the command to its end; its exit status."""
@@ -129,16 +137,10 @@ class NodeStreamsService(streams_pb2_grpc.NodeStreamsServicer):
     # ------------------------------------------------------------------ attach
 
     async def ContainerAttach(self, request_iterator: Any, context: Context) -> None:
-        async with Inbound(context) as inbound:
-            try:
-                first = await inbound.get()
-                if first is None or not first.HasField("start"):
-                    raise bad_request("the first message of an attach must be `start`")
-                code = await self._attach(first.start, inbound, context)
-                await context.write(streams_pb2.ExecOutput(exit=streams_pb2.ExecExit(exit_code=code)))
-                await inbound.drain()
-            except ApiError as error:
-                await end_with_error(context, inbound, error, streams_pb2.ExecOutput(error=error.message))
+        async def serve(first: Any, inbound: Inbound) -> None:
+            await _report_exit(await self._attach(exec_start(first, "attach"), inbound, context), inbound, context)
+
+        await two_way(context, serve, exec_error)
 
     async def _attach(self, start: streams_pb2.ExecStart, inbound: Inbound, context: Context) -> int:
         """Follow the container's own process until it exits; its exit status."""
@@ -174,14 +176,8 @@ class NodeStreamsService(streams_pb2_grpc.NodeStreamsServicer):
     # ------------------------------------------------------------------ port-forward
 
     async def PortForward(self, request_iterator: Any, context: Context) -> None:
-        async with Inbound(context) as inbound:
-            try:
-                first = await inbound.get()
-                if first is None or not first.HasField("target"):
-                    raise bad_request("the first message must name the pod (target) and the port")
-                await self._forward(first, inbound, context)
-            except ApiError as error:
-                await end_with_error(context, inbound, error, streams_pb2.PortForwardData(error=error.message))
+        await two_way(context, lambda first, inbound: self._forward(forward_start(first), inbound, context),
+                      forward_error)
 
     async def _forward(self, first: streams_pb2.PortForwardData, inbound: Inbound, context: Context) -> None:
         pod = self._pod(first.target)

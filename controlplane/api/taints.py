@@ -8,6 +8,8 @@ whether a pod's tolerations cover a node's taints.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
 from controlplane.api.v1 import core_pb2
 
@@ -25,7 +27,39 @@ PREFER_NO_SCHEDULE = "PreferNoSchedule"
 NO_EXECUTE = "NoExecute"
 
 
-def tolerates(toleration: core_pb2.Toleration, taint: core_pb2.Taint) -> bool:
+# condition type -> {condition status -> the key of the NoSchedule taint it calls for}
+CONDITION_TAINTS: dict[str, dict[str, str]] = {
+    "Ready": {"False": NOT_READY, "Unknown": UNREACHABLE},
+    "MemoryPressure": {"True": MEMORY_PRESSURE},
+    "DiskPressure": {"True": DISK_PRESSURE},
+    "PIDPressure": {"True": PID_PRESSURE},
+    "NetworkUnavailable": {"True": NETWORK_UNAVAILABLE},
+}
+
+
+class TaintLike(Protocol):
+    @property
+    def key(self) -> str: ...
+    @property
+    def value(self) -> str: ...
+    @property
+    def effect(self) -> str: ...
+
+
+class TolerationLike(TaintLike, Protocol):
+    @property
+    def operator(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Taint:
+    """A taint as a value (hashable), where a message will not do: a flag's, a scheduler cache's."""
+    key: str
+    value: str
+    effect: str
+
+
+def tolerates(toleration: TolerationLike, taint: TaintLike) -> bool:
     """Kubernetes' Toleration.ToleratesTaint: an empty effect matches every effect, an empty key
     (with Exists) every key; Equal (or no operator) also compares the value."""
     if toleration.effect and toleration.effect != taint.effect:

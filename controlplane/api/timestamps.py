@@ -9,6 +9,11 @@ def format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def now_text() -> str:
+    """This moment as an object's timestamp."""
+    return format_time(datetime.now(UTC))
+
+
 def parse_time(text: str) -> datetime | None:
     """The moment an RFC 3339 timestamp names (fractions of a second allowed); None when empty or unreadable."""
     if not text:

@@ -7,7 +7,16 @@ import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
-from controlplane.daemon import ConfigError, add_flag
+from controlplane.daemon import (
+    ConfigError,
+    add_flag,
+    add_log_flags,
+    ipv4_address,
+    ipv4_network,
+    listen_address,
+    not_negative,
+    positive,
+)
 
 DAEMON = "APISERVER"
 DEFAULT_SERVICE_CIDR = ipaddress.IPv4Network("10.96.0.0/12")
@@ -69,41 +78,25 @@ def parser() -> argparse.ArgumentParser:
     add_flag(p, DAEMON, "--default-unreachable-toleration-seconds",
              default=d.default_unreachable_toleration_seconds, type=int,
              help="tolerationSeconds of the unreachable:NoExecute toleration every pod gets")
-    add_flag(p, DAEMON, "--log-level", default=d.log_level, choices=["debug", "info", "warning", "error"],
-             help="log level")
-    add_flag(p, DAEMON, "--log-format", default=d.log_format, choices=["auto", "json", "console"],
-             help="log format")
+    add_log_flags(p, DAEMON)
     return p
 
 
 def from_args(argv: list[str]) -> ApiServerConfig:
     args = parser().parse_args(argv)
-    host, _, port = args.listen.rpartition(":")
-    if not host or not port.isdigit() or int(port) > 65535:
-        raise ConfigError(f"--listen {args.listen!r}: expected HOST:PORT, e.g. 0.0.0.0:6443")
-    try:
-        cidr = ipaddress.IPv4Network(args.service_cidr)
-    except ValueError as error:
-        raise ConfigError(f"--service-cidr {args.service_cidr!r}: {error}") from None
+    listen_address("--listen", args.listen, example="0.0.0.0:6443")
+    cidr = ipv4_network("--service-cidr", args.service_cidr)
     if cidr.num_addresses < 8:
         raise ConfigError(f"--service-cidr {args.service_cidr!r}: too small (needs at least a /29)")
     low, sep, high = str(args.node_port_range).partition("-")
     if not sep or not low.isdigit() or not high.isdigit() or not 0 < int(low) <= int(high) <= 65535:
         raise ConfigError(f"--node-port-range {args.node_port_range!r}: expected LOW-HIGH, e.g. 30000-32767")
     if args.advertise_address:
-        try:
-            ipaddress.IPv4Address(args.advertise_address)
-        except ValueError:
-            raise ConfigError(f"--advertise-address {args.advertise_address!r}: not an IPv4 address") from None
-    if args.bookmark_interval <= 0:
-        raise ConfigError("--bookmark-interval must be more than 0")
-    if args.compaction_interval < 0:
-        raise ConfigError("--compaction-interval must be 0 or more")
-    if args.event_ttl <= 0:
-        raise ConfigError("--event-ttl must be more than 0")
-    for flag in ("default_not_ready_toleration_seconds", "default_unreachable_toleration_seconds"):
-        if getattr(args, flag) < 0:
-            raise ConfigError(f"--{flag.replace('_', '-')} must be 0 or more")
+        ipv4_address("--advertise-address", args.advertise_address)
+    positive(args, "bookmark_interval")
+    not_negative(args, "compaction_interval")
+    positive(args, "event_ttl")
+    not_negative(args, "default_not_ready_toleration_seconds", "default_unreachable_toleration_seconds")
     return ApiServerConfig(
         listen=args.listen, data_dir=Path(args.data_dir), store=args.store, service_cidr=cidr,
         node_port_low=int(low), node_port_high=int(high), advertise_address=args.advertise_address,

@@ -25,6 +25,7 @@ from controlplane.api.fields import FieldRequirement, parse_field_selector
 from controlplane.api.fields import matches as fields_match
 from controlplane.api.kinds import Kind
 from controlplane.api.labels import Selector, SelectorError, parse_selector
+from controlplane.api.timestamps import format_time
 from controlplane.api.v1 import core_pb2
 from controlplane.apiserver import admission, strategy, watchfilter
 from controlplane.apiserver.defaults import apply_defaults
@@ -50,10 +51,6 @@ _NAME_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # Kubernetes' generateNam
 _UPDATE_RETRIES = 16
 _TERMINAL_POD_PHASES = ("Succeeded", "Failed")
 KUBERNETES_TOLERATIONS = DefaultTolerations()
-
-
-def format_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True, slots=True)

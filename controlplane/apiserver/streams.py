@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn
 
 import grpc
@@ -205,6 +206,49 @@ async def end_with_error(context: Context, inbound: Inbound, error: ApiError, la
     await abort(context, error)
 
 
+async def two_way(context: Context, serve: Callable[[Any, Inbound], Awaitable[None]],
+                  error_reply: Callable[[str], Message]) -> None:
+    """A two-way call (exec, attach, port-forward; here and in the agent): `serve(first, inbound)`
+    with the client's first message (None when it sent none); an ApiError ends the call in two
+    steps, its message in band as `error_reply(message)`."""
+    async with Inbound(context) as inbound:
+        try:
+            await serve(await inbound.get(), inbound)
+        except ApiError as error:
+            await end_with_error(context, inbound, error, error_reply(error.message))
+
+
+def exec_start(first: Any, verb: str) -> streams_pb2.ExecStart:
+    """The `start` that must open an exec or attach call."""
+    if first is None or not first.HasField("start"):
+        raise bad_request(f"the first message of an {verb} must be `start`")
+    start: streams_pb2.ExecStart = first.start
+    return start
+
+
+def attach_start(first: Any) -> streams_pb2.ExecStart:
+    start = exec_start(first, "attach")
+    if start.command:
+        raise bad_request("an attach runs no command: leave `command` empty (exec runs one)")
+    return start
+
+
+def forward_start(first: Any) -> streams_pb2.PortForwardData:
+    """The first message of a port-forward call, which names the pod and the port."""
+    if first is None or not first.HasField("target"):
+        raise bad_request("the first message must name the pod (target) and the port")
+    opening: streams_pb2.PortForwardData = first
+    return opening
+
+
+def exec_error(message: str) -> streams_pb2.ExecOutput:
+    return streams_pb2.ExecOutput(error=message)
+
+
+def forward_error(message: str) -> streams_pb2.PortForwardData:
+    return streams_pb2.PortForwardData(error=message)
+
+
 class StreamsService(streams_pb2_grpc.StreamsServicer):
     def __init__(self, registry: Registry, agents: AgentConnections | None = None) -> None:
         self.registry = registry
@@ -250,46 +294,31 @@ class StreamsService(streams_pb2_grpc.StreamsServicer):
             await abort(context, error)
 
     async def PodExec(self, request_iterator: Any, context: Context) -> None:
-        async with Inbound(context) as inbound:
-            try:
-                first = await inbound.get()
-                if first is None or not first.HasField("start"):
-                    raise bad_request("the first message of an exec must be `start`")
-                _, target, address = await self._target(first.start.target, need_container=True)
-                first.start.target.CopyFrom(target)
-                log.info("exec.relayed", pod=f"{target.namespace}/{target.name}", container=target.container,
-                         agent=address)
-                await _relay(inbound, context, self.agents.stub(address).ContainerExec(), first, address)
-            except ApiError as error:
-                await end_with_error(context, inbound, error, streams_pb2.ExecOutput(error=error.message))
+        await self._relay_to_agent(context, lambda first: exec_start(first, "exec").target, "ContainerExec",
+                                   exec_error, event="exec.relayed")
 
     async def PodAttach(self, request_iterator: Any, context: Context) -> None:
-        async with Inbound(context) as inbound:
-            try:
-                first = await inbound.get()
-                if first is None or not first.HasField("start"):
-                    raise bad_request("the first message of an attach must be `start`")
-                if first.start.command:
-                    raise bad_request("an attach runs no command: leave `command` empty (exec runs one)")
-                _, target, address = await self._target(first.start.target, need_container=True)
-                first.start.target.CopyFrom(target)
-                log.info("attach.relayed", pod=f"{target.namespace}/{target.name}", container=target.container,
-                         agent=address)
-                await _relay(inbound, context, self.agents.stub(address).ContainerAttach(), first, address)
-            except ApiError as error:
-                await end_with_error(context, inbound, error, streams_pb2.ExecOutput(error=error.message))
+        await self._relay_to_agent(context, lambda first: attach_start(first).target, "ContainerAttach",
+                                   exec_error, event="attach.relayed")
 
     async def PodPortForward(self, request_iterator: Any, context: Context) -> None:
-        async with Inbound(context) as inbound:
-            try:
-                first = await inbound.get()
-                if first is None or not first.HasField("target"):
-                    raise bad_request("the first message must name the pod (target) and the port")
-                _, target, address = await self._target(first.target, need_container=False)
-                first.target.CopyFrom(target)
-                await _relay(inbound, context, self.agents.stub(address).PortForward(), first, address)
-            except ApiError as error:
-                await end_with_error(context, inbound, error, streams_pb2.PortForwardData(error=error.message))
+        await self._relay_to_agent(context, lambda first: forward_start(first).target, "PortForward",
+                                   forward_error, need_container=False)
+
+    async def _relay_to_agent(self, context: Context, target_of: Callable[[Any], streams_pb2.PodTarget],
+                              method: str, error_reply: Callable[[str], Message], *, event: str = "",
+                              need_container: bool = True) -> None:
+        """A two-way call relayed to the agent's `method`, its first message's target (`target_of`)
+        resolved as the agent takes it."""
+        async def relay(first: Any, inbound: Inbound) -> None:
+            requested = target_of(first)
+            _, target, address = await self._target(requested, need_container=need_container)
+            requested.CopyFrom(target)
+            if event:
+                log.info(event, pod=f"{target.namespace}/{target.name}", container=target.container, agent=address)
+            await _relay(inbound, context, getattr(self.agents.stub(address), method)(), first, address)
+
+        await two_way(context, relay, error_reply)
 
 
 async def _relay(inbound: Inbound, context: Context, call: Any, first: Message, address: str) -> None:

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from datetime import UTC, datetime
 
 import structlog
 from google.protobuf.message import Message
 
 from controlplane.api import kinds
 from controlplane.api.errors import ApiError, Reason
+from controlplane.api.timestamps import now_text
 from controlplane.api.v1 import core_pb2
 from controlplane.client.api import ApiClient
 
@@ -20,10 +20,6 @@ log = structlog.get_logger("events")
 
 _CACHE_SIZE = 4096
 EVENT = kinds.by_kind("Event")
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class EventRecorder:
@@ -58,12 +54,12 @@ class EventRecorder:
             else:
                 assert isinstance(current, core_pb2.Event)
                 current.count += 1
-                current.last_timestamp = _now()
+                current.last_timestamp = now_text()
                 await self.client.update(current)
                 self._seen.move_to_end(key)
                 return
         event = core_pb2.Event(api_version="v1", kind="Event", reason=reason, message=message, type=event_type,
-                               count=1, first_timestamp=_now(), last_timestamp=_now(),
+                               count=1, first_timestamp=now_text(), last_timestamp=now_text(),
                                reporting_component=self.component, reporting_instance=self.host)
         event.metadata.name = f"{meta.name}.{time.time_ns():x}"
         event.metadata.namespace = meta.namespace if kind.namespaced else "default"

@@ -11,7 +11,15 @@ import argparse
 import ipaddress
 from dataclasses import dataclass, field
 
-from controlplane.daemon import ConfigError, add_flag
+from controlplane.daemon import (
+    ConfigError,
+    add_log_flags,
+    at_least_one,
+    flag_adder,
+    ipv4_network,
+    not_negative,
+    positive,
+)
 from controlplane.lbpool import AddressPool, PoolError, parse_pool
 
 DAEMON = "CONTROLLER_MANAGER"
@@ -83,9 +91,7 @@ def parser() -> argparse.ArgumentParser:
                                 description="The kubelab controller manager: the control plane's reconcile loops.")
     d = ControllerManagerConfig()
     ipam, life, podgc = d.node_ipam, d.node_lifecycle, d.pod_gc
-
-    def flag(name: str, default: object, help: str, **kwargs: object) -> None:
-        add_flag(p, DAEMON, name, default=default, help=help, **kwargs)
+    flag = flag_adder(p, DAEMON)
 
     flag("--server", d.server, "API server HOST:PORT")
     flag("--controllers", ",".join(d.controllers), "controllers to run, comma-separated ('*' = all)")
@@ -115,28 +121,12 @@ def parser() -> argparse.ArgumentParser:
     flag("--namespace-sync-period", d.namespace_sync_period, "seconds between full looks at every namespace",
          type=float)
     flag("--lb-pool", "", "addresses for LoadBalancer services, e.g. 10.240.0.200-10.240.0.250 (or a CIDR)")
-    flag("--log-level", d.log_level, "log level", choices=["debug", "info", "warning", "error"])
-    flag("--log-format", d.log_format, "log format", choices=["auto", "json", "console"])
+    add_log_flags(p, DAEMON)
     return p
 
 
-def _positive(args: argparse.Namespace, *names: str) -> None:
-    for name in names:
-        if getattr(args, name) <= 0:
-            raise ConfigError(f"--{name.replace('_', '-')} must be more than 0")
-
-
-def _not_negative(args: argparse.Namespace, *names: str) -> None:
-    for name in names:
-        if getattr(args, name) < 0:
-            raise ConfigError(f"--{name.replace('_', '-')} must be 0 or more")
-
-
 def _node_ipam(args: argparse.Namespace) -> NodeIpamSettings:
-    try:
-        cluster = ipaddress.IPv4Network(args.cluster_cidr)
-    except ValueError as error:
-        raise ConfigError(f"--cluster-cidr {args.cluster_cidr!r}: {error}") from None
+    cluster = ipv4_network("--cluster-cidr", args.cluster_cidr)
     if not cluster.prefixlen <= args.node_cidr_mask_size <= 30:
         raise ConfigError(f"--node-cidr-mask-size {args.node_cidr_mask_size}: must be between the cluster CIDR's "
                           f"prefix length ({cluster.prefixlen}) and 30")
@@ -158,12 +148,11 @@ def from_args(argv: list[str]) -> ControllerManagerConfig:
     unknown = [name for name in names if name != "*" and name not in CONTROLLERS]
     if unknown:
         raise ConfigError(f"--controllers: unknown controller {unknown[0]!r} (known: {', '.join(sorted(CONTROLLERS))})")
-    if args.workers < 1:
-        raise ConfigError("--workers must be at least 1")
-    _positive(args, "node_monitor_period", "node_monitor_grace_period", "node_startup_grace_period",
-              "pod_gc_period", "namespace_sync_period")
-    _not_negative(args, "node_eviction_rate", "secondary_node_eviction_rate", "large_cluster_size_threshold",
-                  "terminated_pod_gc_threshold", "pod_gc_orphan_quarantine")
+    at_least_one(args, "workers")
+    positive(args, "node_monitor_period", "node_monitor_grace_period", "node_startup_grace_period",
+             "pod_gc_period", "namespace_sync_period")
+    not_negative(args, "node_eviction_rate", "secondary_node_eviction_rate", "large_cluster_size_threshold",
+                 "terminated_pod_gc_threshold", "pod_gc_orphan_quarantine")
     if not 0 < args.unhealthy_zone_threshold <= 1:
         raise ConfigError("--unhealthy-zone-threshold must be more than 0 and at most 1")
     if args.node_monitor_grace_period < args.node_monitor_period:

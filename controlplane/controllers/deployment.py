@@ -29,12 +29,12 @@ import structlog
 from controlplane.api import kinds
 from controlplane.api.errors import ApiError, Reason
 from controlplane.api.labels import Selector, SelectorError
+from controlplane.api.timestamps import format_time
 from controlplane.api.v1 import apps_pb2
 from controlplane.client.informer import object_key
 from controlplane.controllers import conditions, rollout
 from controlplane.controllers.base import ControllerContext, QueueController
 from controlplane.controllers.ownership import Claimer, controller_of, controller_reference, selector_of
-from controlplane.controllers.podfacts import format_time
 from controlplane.controllers.replicaset import CONTROLLER_INDEX, POD, REPLICA_SET, controller_index
 from controlplane.controllers.templatehash import TEMPLATE_HASH_LABEL, equal_ignoring_hash, template_hash
 

@@ -15,13 +15,11 @@ from controlplane.client.informer import object_key, split_key
 from controlplane.controllers import servicetriggers
 from controlplane.controllers.base import ControllerContext, QueueController
 from controlplane.controllers.endpointsubsets import TRIGGER_TIME_ANNOTATION, plan_endpoints
-from controlplane.controllers.writetracker import WriteTracker
+from controlplane.controllers.writetracker import STALE_RETRY, WriteTracker
 
 log = structlog.get_logger("controller.endpoints")
 
 ENDPOINTS = kinds.by_kind("Endpoints")
-# Look again this soon when the cache has not yet seen our last write (its event requeues sooner).
-STALE_RETRY = 0.05
 _QUIET = (Reason.CONFLICT, Reason.ALREADY_EXISTS, Reason.NOT_FOUND)
 
 
@@ -36,12 +34,8 @@ class EndpointsController(QueueController):
         self.recorder = context.recorder("endpoint-controller")
         self.tracker = WriteTracker()
         self.services.add_handler(lambda old, new: self.queue.add(object_key(new or old)))
-        self.pods.add_handler(self._pod_changed)
+        self.pods.add_handler(servicetriggers.requeue_services_of_pod(self.services, self.queue.add))
         self.endpoints.add_handler(self._endpoints_changed)
-
-    def _pod_changed(self, old: core_pb2.Pod | None, new: core_pb2.Pod | None) -> None:
-        for key in servicetriggers.services_of_pod(self.services, old, new):
-            self.queue.add(key)
 
     def _endpoints_changed(self, old: core_pb2.Endpoints | None, new: core_pb2.Endpoints | None) -> None:
         # Someone else's edit (or deletion) of a managed Endpoints is undone; our own writes land here

@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
+from controlplane.api.timestamps import format_time, parse_time
 from controlplane.api.v1 import core_pb2
 from controlplane.controllers import podendpoints
 
@@ -147,26 +147,18 @@ def truncate(subsets: list[core_pb2.EndpointSubset], capacity: int = MAX_ADDRESS
     return True
 
 
-def _parse_time(text: str) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(text) if text else None
-    except ValueError:
-        return None
-    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def trigger_time(service: core_pb2.Service, pods: Iterable[core_pb2.Pod]) -> str:
     """The latest change among the Service and its pods that an endpoint shows: creation, a Ready
     transition, a deletion ("" when none is known)."""
-    moments = [_parse_time(service.metadata.creation_timestamp)]
+    moments = [parse_time(service.metadata.creation_timestamp)]
     for pod in pods:
         if not podendpoints.selects(service.spec.selector, pod.metadata.labels):
             continue
-        moments.append(_parse_time(pod.metadata.creation_timestamp))
-        moments.append(_parse_time(pod.metadata.deletion_timestamp))
-        moments.extend(_parse_time(c.last_transition_time) for c in pod.status.conditions if c.type == "Ready")
+        moments.append(parse_time(pod.metadata.creation_timestamp))
+        moments.append(parse_time(pod.metadata.deletion_timestamp))
+        moments.extend(parse_time(c.last_transition_time) for c in pod.status.conditions if c.type == "Ready")
     known = [moment for moment in moments if moment is not None]
-    return max(known).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if known else ""
+    return format_time(max(known)) if known else ""
 
 
 @dataclass(frozen=True)

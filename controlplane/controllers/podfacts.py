@@ -6,25 +6,11 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+from controlplane.api.timestamps import parse_time
 from controlplane.api.v1 import core_pb2, meta_pb2
 
 TERMINAL_PHASES = ("Succeeded", "Failed")
 _GO_INT = re.compile("[+-]?[0-9]+")
-
-
-def parse_time(text: str) -> datetime | None:
-    """An RFC 3339 timestamp of an object; None when empty or unreadable."""
-    if not text:
-        return None
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def format_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def is_active(pod: core_pb2.Pod) -> bool:

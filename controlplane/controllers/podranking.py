@@ -20,8 +20,9 @@ import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from controlplane.api.timestamps import parse_time
 from controlplane.api.v1 import core_pb2
-from controlplane.controllers.podfacts import deletion_cost, is_active, is_ready, max_restarts, parse_time, ready_since
+from controlplane.controllers.podfacts import deletion_cost, is_active, is_ready, max_restarts, ready_since
 
 _PHASE_ORDER = {"Pending": 0, "Unknown": 1, "Running": 2}  # any other phase counts as 0, as in Go's map
 

@@ -24,13 +24,14 @@ import structlog
 from controlplane.api import kinds
 from controlplane.api.errors import ApiError, Reason
 from controlplane.api.labels import Selector, SelectorError
+from controlplane.api.timestamps import format_time
 from controlplane.api.v1 import apps_pb2, core_pb2, meta_pb2
 from controlplane.client.informer import object_key
 from controlplane.controllers import conditions
 from controlplane.controllers.base import ControllerContext, QueueController
 from controlplane.controllers.expectations import Expectations
 from controlplane.controllers.ownership import Claimer, controller_of, controller_reference, selector_of
-from controlplane.controllers.podfacts import available_at, format_time, is_active, is_available, is_ready
+from controlplane.controllers.podfacts import available_at, is_active, is_available, is_ready
 from controlplane.controllers.podranking import pods_to_delete
 from controlplane.controllers.slowstart import slow_start
 

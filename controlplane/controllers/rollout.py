@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from controlplane.api import intstr
+from controlplane.api.timestamps import parse_time
 from controlplane.api.v1 import apps_pb2, meta_pb2
 from controlplane.controllers import conditions
-from controlplane.controllers.podfacts import parse_time
 from controlplane.controllers.templatehash import equal_ignoring_hash
 
 REVISION = "deployment.kubernetes.io/revision"

@@ -8,6 +8,7 @@ reasons no endpoint shows, such as a restart count).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from controlplane.api.v1 import core_pb2
@@ -29,6 +30,15 @@ def changed_for_endpoints(old: core_pb2.Pod | None, new: core_pb2.Pod | None) ->
     if old is None or new is None:
         return True
     return endpoint_facts(old) != endpoint_facts(new)
+
+
+def requeue_services_of_pod(services: Informer, add: Callable[[str], None],
+                            ) -> Callable[[core_pb2.Pod | None, core_pb2.Pod | None], None]:
+    """A pod handler that queues (`add`) the Services a pod's change concerns."""
+    def changed(old: core_pb2.Pod | None, new: core_pb2.Pod | None) -> None:
+        for key in services_of_pod(services, old, new):
+            add(key)
+    return changed
 
 
 def services_of_pod(services: Informer, old: core_pb2.Pod | None, new: core_pb2.Pod | None) -> set[str]:

@@ -9,6 +9,10 @@ informer's resourceVersion is the last revision it has applied, so "seen" is one
 
 from __future__ import annotations
 
+# A key whose last write the cache has not seen yet is looked at again this soon (the write's own
+# event usually brings it back sooner).
+STALE_RETRY = 0.05
+
 
 def _revision(resource_version: str) -> int:
     try:

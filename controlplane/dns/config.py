@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from controlplane.api import names
-from controlplane.daemon import ConfigError, add_flag
+from controlplane.daemon import ConfigError, add_log_flags, flag_adder, ip_address, port_number, positive
 from controlplane.dns.upstream import Upstream, parse_upstream
 
 DAEMON = "DNS"
@@ -45,9 +44,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kubelab dns", description="The kubelab cluster DNS: names of Services "
                                 "and pods, from watch caches; other names forwarded upstream.")
     d = DnsConfig(node_name="")
-
-    def flag(name: str, default: object, help: str, **kwargs: object) -> None:
-        add_flag(p, DAEMON, name, default=default, help=help, **kwargs)
+    flag = flag_adder(p, DAEMON)
 
     flag("--server", d.server, "API server HOST:PORT")
     flag("--node-name", socket.gethostname(), "this node's name (in the registered endpoint)")
@@ -61,27 +58,21 @@ def parser() -> argparse.ArgumentParser:
     flag("--register-service", d.register_service,
          "NAMESPACE/NAME of the Service to register this instance with ('' = none)")
     flag("--register-interval", d.register_interval, "seconds between registration checks", type=float)
-    flag("--log-level", d.log_level, "log level", choices=["debug", "info", "warning", "error"])
-    flag("--log-format", d.log_format, "log format", choices=["auto", "json", "console"])
+    add_log_flags(p, DAEMON)
     return p
 
 
 def from_args(argv: list[str]) -> DnsConfig:
     args = parser().parse_args(argv)
-    try:
-        ipaddress.ip_address(args.node_ip)
-    except ValueError:
-        raise ConfigError(f"--node-ip {args.node_ip!r}: not an IP address") from None
-    if not 0 <= args.port < 65536:
-        raise ConfigError(f"--port {args.port}: must be between 0 and 65535")
+    ip_address("--node-ip", args.node_ip)
+    port_number("--port", args.port)
     domain = str(args.cluster_domain).strip(".").lower()
     problems = names.dns1123_subdomain(domain)
     if problems:
         raise ConfigError(f"--cluster-domain {args.cluster_domain!r}: {problems[0]}")
     if not 0 <= args.ttl <= 3600:
         raise ConfigError(f"--ttl {args.ttl}: must be between 0 and 3600")
-    if args.upstream_timeout <= 0 or args.register_interval <= 0:
-        raise ConfigError("--upstream-timeout and --register-interval must be more than 0")
+    positive(args, "upstream_timeout", "register_interval")
     upstreams = []
     for item in filter(None, (part.strip() for part in str(args.upstream).split(","))):
         try:

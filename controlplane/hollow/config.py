@@ -7,7 +7,16 @@ import ipaddress
 from dataclasses import dataclass
 
 from controlplane.api.quantity import QuantityError, parse_quantity
-from controlplane.daemon import ConfigError, add_flag
+from controlplane.daemon import (
+    ConfigError,
+    add_log_flags,
+    at_least_one,
+    flag_adder,
+    flag_of,
+    ipv4_network,
+    key_values,
+    positive,
+)
 
 DAEMON = "HOLLOW_NODES"
 NODE_IP_RANGE = ipaddress.IPv4Network("127.128.0.0/9")
@@ -45,24 +54,12 @@ class HollowConfig:
         return f"{self.name_prefix}{index}"
 
 
-def _labels(text: str) -> tuple[tuple[str, str], ...]:
-    pairs = []
-    for item in filter(None, (part.strip() for part in text.split(","))):
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--node-labels {item!r}: expected KEY=VALUE")
-        pairs.append((key, value))
-    return tuple(pairs)
-
-
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kubelab hollow-nodes",
                                 description="Simulated nodes (like KWOK): Ready nodes whose pods run without "
                                             "running anything, for scale tests of the control plane.")
     d = HollowConfig()
-
-    def flag(name: str, default: object, help: str, **kwargs: object) -> None:
-        add_flag(p, DAEMON, name, default=default, help=help, **kwargs)
+    flag = flag_adder(p, DAEMON)
 
     flag("--server", d.server, "API server HOST:PORT")
     flag("--count", d.count, "how many nodes", type=int)
@@ -77,15 +74,13 @@ def parser() -> argparse.ArgumentParser:
     flag("--lease-renew-interval", d.lease_renew_interval, "seconds between renewals of each Lease", type=float)
     flag("--node-status-interval", d.node_status_interval, "seconds between status posts of each node", type=float)
     flag("--parallel-writes", d.parallel_writes, "writes to the API server in flight at once", type=int)
-    flag("--log-level", d.log_level, "log level", choices=["debug", "info", "warning", "error"])
-    flag("--log-format", d.log_format, "log format", choices=["auto", "json", "console"])
+    add_log_flags(p, DAEMON)
     return p
 
 
 def from_args(argv: list[str]) -> HollowConfig:
     args = parser().parse_args(argv)
-    if args.count < 1:
-        raise ConfigError("--count must be at least 1")
+    at_least_one(args, "count")
     for name in ("cpu", "memory"):
         try:
             parse_quantity(getattr(args, name))
@@ -93,26 +88,19 @@ def from_args(argv: list[str]) -> HollowConfig:
             raise ConfigError(f"--{name} {getattr(args, name)!r}: {error}") from None
     if args.max_pods < 1 or args.max_pods > 253:
         raise ConfigError("--max-pods must be between 1 and 253 (one /24 of pod addresses per node)")
-    ranges = {}
-    for name in ("node_ip_range", "pod_cidr_range"):
-        text = getattr(args, name)
-        try:
-            ranges[name] = ipaddress.IPv4Network(text)
-        except ValueError as error:
-            raise ConfigError(f"--{name.replace('_', '-')} {text!r}: {error}") from None
+    ranges = {name: ipv4_network(flag_of(name), getattr(args, name)) for name in ("node_ip_range", "pod_cidr_range")}
     if ranges["node_ip_range"].num_addresses < args.count + 2:
         raise ConfigError(f"--node-ip-range {args.node_ip_range}: too small for {args.count} nodes")
     if ranges["pod_cidr_range"].prefixlen > 24 or 2 ** (24 - ranges["pod_cidr_range"].prefixlen) < args.count:
         raise ConfigError(f"--pod-cidr-range {args.pod_cidr_range}: fewer than {args.count} /24s")
-    if args.lease_duration < 1 or args.lease_renew_interval <= 0 or args.node_status_interval <= 0:
-        raise ConfigError("--lease-duration, --lease-renew-interval and --node-status-interval must be positive")
+    positive(args, "lease_duration", "lease_renew_interval", "node_status_interval")
     if args.lease_renew_interval >= args.lease_duration:
         raise ConfigError("--lease-renew-interval must be shorter than --lease-duration")
-    if args.parallel_writes < 1:
-        raise ConfigError("--parallel-writes must be at least 1")
+    at_least_one(args, "parallel_writes")
     return HollowConfig(
         server=args.server, count=args.count, name_prefix=args.name_prefix, cpu=args.cpu, memory=args.memory,
-        max_pods=args.max_pods, labels=_labels(args.node_labels), node_ip_range=ranges["node_ip_range"],
+        max_pods=args.max_pods, labels=key_values("--node-labels", args.node_labels),
+        node_ip_range=ranges["node_ip_range"],
         pod_cidr_range=ranges["pod_cidr_range"], lease_duration=args.lease_duration,
         lease_renew_interval=args.lease_renew_interval, node_status_interval=args.node_status_interval,
         parallel_writes=args.parallel_writes, log_level=args.log_level, log_format=args.log_format)

@@ -19,9 +19,10 @@ import time
 
 import structlog
 
-from agent.node import LEASE_NAMESPACE, now_text
+from agent.node import LEASE_NAMESPACE
 from controlplane.api import kinds
 from controlplane.api.errors import ApiError, Reason
+from controlplane.api.timestamps import now_text
 from controlplane.api.v1 import coordination_pb2, core_pb2
 from controlplane.client import ClientConfig, connect
 from controlplane.client.api import ApiClient

@@ -21,6 +21,7 @@ from google.protobuf.message import Message
 
 from controlplane.api import codec
 from controlplane.api.kinds import Kind
+from controlplane.api.timestamps import parse_time
 from controlplane.api.v1 import (
     apps_pb2,
     coordination_pb2,
@@ -42,7 +43,6 @@ from controlplane.klctl.printers import (
     is_default_class,
     node_roles,
     owner_controller,
-    parse_time,
     pod_ips,
     pv_class,
     pvc_class,

@@ -19,6 +19,7 @@ from google.protobuf.message import Message
 from controlplane.api import labels
 from controlplane.api.kinds import Kind
 from controlplane.api.quantity import QuantityError, format_quantity, parse_quantity
+from controlplane.api.timestamps import parse_time
 from controlplane.api.v1 import (
     apps_pb2,
     coordination_pb2,
@@ -81,17 +82,6 @@ def human_duration(seconds: float) -> str:
     if hours < 24 * 365 * 8:
         return f"{years}y{rest}d" if rest else f"{years}y"
     return f"{years}y"
-
-
-def parse_time(timestamp: str) -> datetime | None:
-    """An RFC 3339 time from an object ("2026-11-21T13:05:00Z"), None when empty or unreadable."""
-    if not timestamp:
-        return None
-    try:
-        parsed = datetime.fromisoformat(timestamp)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def since(moment: datetime | None, now: datetime) -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from typing import Any
 
@@ -24,7 +23,7 @@ from controlplane.client.streams import StreamsClient
 from controlplane.klctl import printers
 from controlplane.klctl.context import Context, UsageError
 from controlplane.klctl.rollouts import parse_duration
-from controlplane.klctl.verbs_streams import _attach, _raw_terminal, _terminal_size
+from controlplane.klctl.verbs_streams import _terminal_size, run_session, use_terminal
 from controlplane.klctl.verbs_write import _create
 
 POD = kinds.by_kind("Pod")
@@ -135,20 +134,12 @@ async def _attached(context: Context, args: argparse.Namespace) -> int:
 
 async def _attach_to(context: Context, args: argparse.Namespace) -> None:
     """The container's output until it exits, with our stdin (and terminal) as its own."""
-    use_tty = args.tty and os.isatty(sys.stdin.fileno())
-    if args.tty and not use_tty and not args.quiet:
-        print("Unable to use a TTY - input is not a terminal or the right kind of file", file=sys.stderr)
+    use_tty = use_terminal(args.tty, quiet=args.quiet)
     session = await StreamsClient(context.client.channel).attach(
         context.namespace, args.name, stdin=args.stdin, tty=use_tty, size=_terminal_size() if use_tty else None)
     if use_tty and args.stdin and not args.quiet:
         print("If you don't see a command prompt, try pressing enter.", file=sys.stderr, flush=True)
-    try:
-        with _raw_terminal(use_tty):
-            await _attach(session, stdin=args.stdin, tty=use_tty)
-    except* ApiError as errors:
-        raise errors.exceptions[0] from None
-    finally:
-        session.cancel()
+    await run_session(session, stdin=args.stdin, tty=use_tty)
 
 
 async def _show_output(context: Context, pod: core_pb2.Pod, *, follow: bool) -> None:

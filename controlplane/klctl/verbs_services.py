@@ -7,7 +7,6 @@ import argparse
 from typing import Any
 
 from controlplane.api import kinds
-from controlplane.klctl import output, printers
 from controlplane.klctl.context import Context, UsageError
 from controlplane.klctl.servicegen import (
     SERVICE_TYPES,
@@ -18,7 +17,7 @@ from controlplane.klctl.servicegen import (
     expose,
 )
 from controlplane.klctl.verbs_read import parse_targets
-from controlplane.klctl.verbs_write import _add_dry_run, _create
+from controlplane.klctl.verbs_write import _add_dry_run, _create, report
 
 SERVICE = kinds.by_kind("Service")
 
@@ -73,20 +72,11 @@ async def expose_verb(context: Context, args: argparse.Namespace) -> int:
     except GenerateError as error:
         raise UsageError(str(error)) from None
     if args.dry_run == "client":
-        _show(service, "exposed (dry run)", args.output)
+        report(SERVICE, service, "exposed (dry run)", args.output)
         return 0
     stored = await context.client.create(service, dry_run=args.dry_run == "server")
-    _show(stored, "exposed" if args.dry_run == "none" else "exposed (server dry run)", args.output)
+    report(SERVICE, stored, "exposed" if args.dry_run == "none" else "exposed (server dry run)", args.output)
     return 0
-
-
-def _show(service: Any, verb: str, fmt: str | None) -> None:
-    if fmt in ("yaml", "json"):
-        print(output.render([service], fmt, single=True), end="")
-    elif fmt == "name":
-        print(printers.name_line(SERVICE, service))
-    else:
-        print(f"{printers.name_line(SERVICE, service)} {verb}")
 
 
 async def _no_service_type(context: Context, args: argparse.Namespace) -> int:

@@ -160,26 +160,36 @@ async def exec_verb(context: Context, args: argparse.Namespace) -> int:
     if pod.status.phase in ("Succeeded", "Failed"):
         raise UsageError(f"cannot exec into a container in a completed pod; current phase is {pod.status.phase}")
     container = default_container(pod, args.container, quiet=args.quiet)
-    use_tty = args.tty and args.stdin
-    if use_tty and not os.isatty(sys.stdin.fileno()):
-        use_tty = False
-        if not args.quiet:
-            print("Unable to use a TTY - input is not a terminal or the right kind of file", file=sys.stderr)
+    use_tty = use_terminal(args.tty and args.stdin, quiet=args.quiet)
     size = _terminal_size() if use_tty else None
     session = await _streams(context).exec(context.namespace, pod.metadata.name, command, container=container,
                                           stdin=args.stdin, tty=use_tty, size=size)
-    try:
-        with _raw_terminal(use_tty):
-            await _attach(session, stdin=args.stdin, tty=use_tty)
-    except* ApiError as errors:
-        raise errors.exceptions[0] from None
-    finally:
-        session.cancel()
+    await run_session(session, stdin=args.stdin, tty=use_tty)
     if session.exit_code is None:
         raise UsageError("the exec ended without an exit status (connection lost?)")
     if session.exit_code != 0:
         print(f"command terminated with exit code {session.exit_code}", file=sys.stderr)
     return session.exit_code
+
+
+def use_terminal(wanted: bool, *, quiet: bool) -> bool:
+    """Whether a session gets a terminal: when asked for and our stdin is one (else kubectl's warning)."""
+    if wanted and not os.isatty(sys.stdin.fileno()):
+        if not quiet:
+            print("Unable to use a TTY - input is not a terminal or the right kind of file", file=sys.stderr)
+        return False
+    return wanted
+
+
+async def run_session(session: ExecSession, *, stdin: bool, tty: bool) -> None:
+    """An exec's or attach's streams to and from ours (our terminal raw, with `tty`) until it ends."""
+    try:
+        with _raw_terminal(tty):
+            await _attach(session, stdin=stdin, tty=tty)
+    except* ApiError as errors:
+        raise errors.exceptions[0] from None
+    finally:
+        session.cancel()
 
 
 async def _attach(session: ExecSession, *, stdin: bool, tty: bool) -> None:

@@ -103,7 +103,8 @@ def _namespace_for(context: Context, manifest: Manifest) -> str:
     return declared or context.namespace
 
 
-def _report(context: Context, kind: Kind, obj: Message, verb: str, fmt: str | None) -> None:
+def report(kind: Kind, obj: Message, verb: str, fmt: str | None) -> None:
+    """What a write made, as kubectl prints it: the object in `fmt` (yaml, json, name) or `<kind>/<name> <verb>`."""
     if fmt in ("yaml", "json"):
         print(output.render([obj], fmt, single=True), end="")
     elif fmt == "name":
@@ -122,13 +123,13 @@ async def apply_verb(context: Context, args: argparse.Namespace) -> int:
     status = 0
     for manifest, namespace in targets:
         if args.dry_run == "client":
-            _report(context, manifest.kind, manifest.object, "configured (dry run)", args.output)
+            report(manifest.kind, manifest.object, "configured (dry run)", args.output)
             continue
         try:
             if args.dry_run == "server":
                 manifest.object.metadata.namespace = namespace  # type: ignore[attr-defined]
                 stored = await context.client.create(manifest.object, dry_run=True)
-                _report(context, manifest.kind, stored, "created (server dry run)", args.output)
+                report(manifest.kind, stored, "created (server dry run)", args.output)
                 continue
             stored, verb = await apply_one(context.client, manifest, namespace)
         except ApiError as error:
@@ -137,7 +138,7 @@ async def apply_verb(context: Context, args: argparse.Namespace) -> int:
             print(_server_error(error, "applying", manifest.source), file=sys.stderr)
             status = 1
             continue
-        _report(context, manifest.kind, stored, verb, args.output)
+        report(manifest.kind, stored, verb, args.output)
     return status
 
 
@@ -147,10 +148,10 @@ async def apply_verb(context: Context, args: argparse.Namespace) -> int:
 async def _create(context: Context, obj: Message, args: argparse.Namespace) -> int:
     kind = kinds.of_message(obj)
     if args.dry_run == "client":
-        _report(context, kind, obj, "created (dry run)", args.output)
+        report(kind, obj, "created (dry run)", args.output)
         return 0
     stored = await context.client.create(obj, dry_run=args.dry_run == "server")
-    _report(context, kind, stored, "created" if args.dry_run == "none" else "created (server dry run)",
+    report(kind, stored, "created" if args.dry_run == "none" else "created (server dry run)",
             args.output)
     return 0
 

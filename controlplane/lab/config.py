@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from controlplane.client.config import default_path as default_client_config
-from controlplane.daemon import ConfigError, add_flag, env_name
+from controlplane.daemon import ConfigError, add_flag, env_name, not_negative, positive
 from controlplane.lab.daemons import DAEMON_NAMES
 from controlplane.lab.plan import (
     DEFAULT_PREFIX,
@@ -134,8 +134,7 @@ def up_from_args(argv: list[str]) -> UpConfig:
         raise ConfigError(f"--daemons: unknown daemon {unknown[0]!r} (known: {', '.join(DAEMON_NAMES)})")
     if "apiserver" not in daemons:
         raise ConfigError("--daemons: the lab needs the apiserver")
-    if args.timeout <= 0:
-        raise ConfigError("--timeout must be more than 0")
+    positive(args, "timeout")
     try:
         plan_lab(prefix, subnet, args.workers)
     except PlanError as error:
@@ -161,8 +160,7 @@ def down_parser() -> argparse.ArgumentParser:
 def down_from_args(argv: list[str]) -> DownConfig:
     args = down_parser().parse_args(argv)
     prefix, state_dir = _prefix_and_state_dir(args)
-    if args.grace < 0:
-        raise ConfigError("--grace must be 0 or more")
+    not_negative(args, "grace")
     subnet = _subnet(args.subnet)
     try:
         plan_lab(prefix, subnet, 0)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
-from controlplane.daemon import ConfigError, add_flag
+from controlplane.daemon import ConfigError, add_log_flags, at_least_one, flag_adder, not_negative, positive
 from controlplane.scheduler.messages import DEFAULT_SCHEDULER_NAME
 
 DAEMON = "SCHEDULER"
@@ -43,9 +43,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kubelab scheduler",
                                 description="The kubelab scheduler: binds pending pods to nodes.")
     d = SchedulerConfig()
-
-    def flag(name: str, default: object, help: str, **kwargs: object) -> None:
-        add_flag(p, DAEMON, name, default=default, help=help, **kwargs)
+    flag = flag_adder(p, DAEMON)
 
     flag("--server", d.server, "API server HOST:PORT")
     flag("--scheduler-name", d.scheduler_name, "schedule the pods whose spec.schedulerName is this")
@@ -60,8 +58,7 @@ def parser() -> argparse.ArgumentParser:
     flag("--max-pending-binds", d.max_pending_binds, "bindings that may wait before scheduling pauses", type=int)
     flag("--batch-seconds", d.batch_seconds, "seconds of scheduling between chances for watch events", type=float)
     flag("--stats-interval", d.stats_interval, "seconds between logs of the counters (0 = never)", type=float)
-    flag("--log-level", d.log_level, "log level", choices=["debug", "info", "warning", "error"])
-    flag("--log-format", d.log_format, "log format", choices=["auto", "json", "console"])
+    add_log_flags(p, DAEMON)
     return p
 
 
@@ -69,16 +66,11 @@ def from_args(argv: list[str]) -> SchedulerConfig:
     args = parser().parse_args(argv)
     if not 0 <= args.percentage_of_nodes_to_score <= 100:
         raise ConfigError("--percentage-of-nodes-to-score must be between 0 and 100")
-    for name in ("pod_initial_backoff", "pod_max_backoff", "max_unschedulable_duration", "batch_seconds"):
-        if getattr(args, name) <= 0:
-            raise ConfigError(f"--{name.replace('_', '-')} must be more than 0")
+    positive(args, "pod_initial_backoff", "pod_max_backoff", "max_unschedulable_duration", "batch_seconds")
     if args.pod_max_backoff < args.pod_initial_backoff:
         raise ConfigError("--pod-max-backoff must not be less than --pod-initial-backoff")
-    for name in ("parallel_binds", "max_pending_binds"):
-        if getattr(args, name) < 1:
-            raise ConfigError(f"--{name.replace('_', '-')} must be at least 1")
-    if args.stats_interval < 0:
-        raise ConfigError("--stats-interval must not be negative")
+    at_least_one(args, "parallel_binds", "max_pending_binds")
+    not_negative(args, "stats_interval")
     if not args.scheduler_name:
         raise ConfigError("--scheduler-name must not be empty")
     return SchedulerConfig(

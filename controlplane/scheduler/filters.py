@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 
+from controlplane.api.taints import NO_SCHEDULE, UNSCHEDULABLE, Taint
 from controlplane.scheduler import messages
 from controlplane.scheduler.nodeaffinity import required_affinity_matches
 from controlplane.scheduler.nodefacts import NodeFacts
 from controlplane.scheduler.podinfo import ALL_ADDRESSES, HostPort, PodInfo
 from controlplane.scheduler.resources import Allocatable, Resources
-from controlplane.scheduler.taints import NO_SCHEDULE, UNSCHEDULABLE, Taint, first_untolerated, tolerated
+from controlplane.scheduler.taints import first_untolerated, tolerated
 
 _UNSCHEDULABLE_TAINT = Taint(UNSCHEDULABLE, "", NO_SCHEDULE)
 

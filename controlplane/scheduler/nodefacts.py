@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from controlplane.api.taints import Taint
 from controlplane.api.v1 import core_pb2
 from controlplane.scheduler.resources import Allocatable
-from controlplane.scheduler.taints import Taint, effective_taints
+from controlplane.scheduler.taints import effective_taints
 
 HOSTNAME_LABEL = "kubernetes.io/hostname"
 ZONE_LABEL = "topology.kubernetes.io/zone"

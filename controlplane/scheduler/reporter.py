@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import structlog
 
 from controlplane.api import kinds
 from controlplane.api.errors import ApiError, Reason
+from controlplane.api.timestamps import now_text
 from controlplane.api.v1 import core_pb2, meta_pb2
 from controlplane.client.api import ApiClient
 from controlplane.client.events import EventRecorder
@@ -39,10 +39,6 @@ class _Event:
     type: str
     reason: str
     message: str
-
-
-def now_text() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def with_condition(status: core_pb2.PodStatus, reason: str, message: str, now: str) -> bool:

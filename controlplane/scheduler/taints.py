@@ -1,4 +1,5 @@
-"""Taints and tolerations as Kubernetes matches them, and the taints a node's conditions imply.
+"""The scheduler's taints and tolerations (hashable values, matched by Kubernetes' rules in
+controlplane/api/taints.py), and the taints a node's conditions imply.
 
 A toleration tolerates a taint when its effect is empty or the same, its key is empty or the same,
 and its operator is Exists, or Equal (or empty) with the same value: so an empty key with Exists
@@ -17,31 +18,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from controlplane.api import taints as rules
+from controlplane.api.taints import (
+    CONDITION_TAINTS,
+    NO_EXECUTE,
+    NO_SCHEDULE,
+    NOT_READY,
+    PREFER_NO_SCHEDULE,
+    Taint,
+)
 from controlplane.api.v1 import core_pb2
-
-NO_SCHEDULE = "NoSchedule"
-PREFER_NO_SCHEDULE = "PreferNoSchedule"
-NO_EXECUTE = "NoExecute"
-NOT_READY = "node.kubernetes.io/not-ready"
-UNREACHABLE = "node.kubernetes.io/unreachable"
-UNSCHEDULABLE = "node.kubernetes.io/unschedulable"
-
-# (condition type, status) -> the taint key the node lifecycle controller sets for it.
-_CONDITION_TAINTS = {
-    ("Ready", "False"): NOT_READY,
-    ("Ready", "Unknown"): UNREACHABLE,
-    ("MemoryPressure", "True"): "node.kubernetes.io/memory-pressure",
-    ("DiskPressure", "True"): "node.kubernetes.io/disk-pressure",
-    ("PIDPressure", "True"): "node.kubernetes.io/pid-pressure",
-    ("NetworkUnavailable", "True"): "node.kubernetes.io/network-unavailable",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Taint:
-    key: str
-    value: str
-    effect: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,13 +42,7 @@ class Toleration:
         return cls(toleration.key, toleration.operator, toleration.value, toleration.effect)
 
     def tolerates(self, taint: Taint) -> bool:
-        if self.effect and self.effect != taint.effect:
-            return False
-        if self.key and self.key != taint.key:
-            return False
-        if self.operator in ("", "Equal"):
-            return self.value == taint.value
-        return self.operator == "Exists"
+        return rules.tolerates(self, taint)
 
 
 def tolerated(tolerations: Iterable[Toleration], taint: Taint) -> bool:
@@ -74,7 +54,7 @@ def effective_taints(node: core_pb2.Node) -> tuple[Taint, ...]:
     taints = [Taint(t.key, t.value, t.effect) for t in node.spec.taints]
     present = {(t.key, t.effect) for t in taints}
     conditions = {c.type: c.status for c in node.status.conditions}
-    implied = [_CONDITION_TAINTS.get((kind, status)) for kind, status in conditions.items()]
+    implied = [CONDITION_TAINTS.get(kind, {}).get(status) for kind, status in conditions.items()]
     if "Ready" not in conditions:
         implied.append(NOT_READY)
     for key in implied:

@@ -10,28 +10,17 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
 import structlog
 
-from proxy.net.command import CommandError, run
+from agent.network.cmd import CommandError, delete_link, ip, ip_json
 
 log = structlog.get_logger("proxy.net")
 
 IFNAMSIZ = 15
 LABEL_SUFFIX = ":klb"
-
-
-async def ip(*args: str, stdin: str | None = None) -> str:
-    return await run(("ip", *args), stdin=stdin)
-
-
-async def ip_json(*args: str) -> list[dict[str, Any]]:
-    text = (await ip("-j", *args)).strip()
-    parsed = json.loads(text) if text else []
-    return [item for item in parsed if isinstance(item, dict)] if isinstance(parsed, list) else []
 
 
 def _locals(links: list[dict[str, Any]]) -> set[str]:
@@ -100,11 +89,7 @@ class ServiceInterface:
         return _locals(await ip_json("-4", "addr", "show", "dev", self.name))
 
     async def delete(self) -> None:
-        try:
-            await ip("link", "del", self.name)
-        except CommandError as error:
-            if not _missing(error):
-                raise
+        await delete_link(self.name)
         self.addresses = set()
 
 

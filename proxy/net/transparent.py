@@ -14,8 +14,7 @@ All of it is made at start (after removing what a killed proxy left) and removed
 
 from __future__ import annotations
 
-from proxy.net.addresses import ip
-from proxy.net.command import CommandError, run
+from agent.network.cmd import CommandError, ip, run
 from proxy.nft.ruleset import FAMILY, TABLE
 
 MARK = "0x100000"

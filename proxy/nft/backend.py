@@ -19,10 +19,10 @@ from collections.abc import Mapping
 
 import structlog
 
+from agent.network.cmd import CommandError, run
 from proxy.backend import NodeView
 from proxy.config import ProxyConfig
 from proxy.model import ServicePortName
-from proxy.net.command import CommandError, run
 from proxy.net.sysctl import bridged_traffic_is_filtered
 from proxy.nft import diff
 from proxy.nft.conntrack import stale_udp_entries

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
 
 import pytest
 
-from tests.support.lab import Lab, LabFactory
-from tests.support.pods import container_status, pids_in_pod, restarts, wait_pod
+from tests.support.lab import LabFactory
+from tests.support.pods import alive, container_status, pids_in_pod, restarts, wait_pod
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
@@ -40,10 +39,6 @@ spec:
 """
 
 
-def _agent(lab: Lab, node: str) -> dict[str, object]:
-    return next(d for d in lab.daemons() if d["node"] == node and d["daemon"] == "agent")
-
-
 def _running(pod: dict[str, object]) -> bool:
     return container_status(pod).get("state", {}).get("running") is not None  # type: ignore[arg-type]
 
@@ -57,33 +52,23 @@ def test_a_restarted_agent_adopts_its_running_pods_and_cleans_up_deleted_ones(la
     steady_pids, doomed_pids = pids_in_pod(cluster, steady), pids_in_pod(cluster, doomed)
     assert steady_pids and doomed_pids
 
-    agent = _agent(cluster, "worker1")
-    os.kill(int(agent["pid"]), signal.SIGKILL)  # type: ignore[call-overload]
+    agent = cluster.daemon("worker1", "agent")
+    os.kill(int(agent["pid"]), signal.SIGKILL)
     # While the agent is away, one pod is deleted (force: nobody is there to stop it gracefully).
     cluster.klctl_ok("delete", "pod", "doomed", "--grace-period=0", "--force")
     time.sleep(1)
-    assert all(_alive(pid) for pid in steady_pids), "containers outlive their agent"
+    assert all(alive(pid) for pid in steady_pids), "containers outlive their agent"
 
-    with open(str(agent["log"]), "ab") as log:
-        subprocess.Popen(list(agent["argv"]), stdout=log, stderr=log,  # type: ignore[call-overload]
-                         env=cluster.environment(), start_new_session=True)
+    cluster.restart(agent)
     deadline = time.monotonic() + 30
-    while any(_alive(pid) for pid in doomed_pids) and time.monotonic() < deadline:
+    while any(alive(pid) for pid in doomed_pids) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not any(_alive(pid) for pid in doomed_pids), "the deleted pod's containers are stopped"
+    assert not any(alive(pid) for pid in doomed_pids), "the deleted pod's containers are stopped"
     time.sleep(3)  # give a wrong agent time to start a duplicate
     pod = wait_pod(cluster, "steady", lambda p: _running(p) and container_status(p).get("ready") is True,
                    timeout=30, what="still running and ready")
     assert restarts(pod) == 0
     assert sorted(pids_in_pod(cluster, pod)) == sorted(steady_pids), "adopted, not started again"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def test_down_after_kill_9_of_every_daemon_leaves_nothing(lab: LabFactory) -> None:

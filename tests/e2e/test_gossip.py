@@ -49,15 +49,6 @@ def _events(lab: Lab, reason: str) -> list[dict[str, Any]]:
     return [e for e in json.loads(result.stdout)["items"] if e["reason"] == reason]
 
 
-def _agent(lab: Lab, node: str) -> dict[str, Any]:
-    return next(d for d in lab.daemons() if d["node"] == node and d["daemon"] == "agent")
-
-
-def _restart_agent(lab: Lab, agent: dict[str, Any]) -> None:
-    with open(str(agent["log"]), "ab") as log:
-        subprocess.Popen(list(agent["argv"]), stdout=log, stderr=log, env=lab.environment(), start_new_session=True)
-
-
 def _nodes(lab: Lab, node: str = "") -> dict[str, str]:
     """The lab's nodes' statuses as `node` sees them (members of another kind left out)."""
     return {name: status for name, status in statuses(lab, node).items() if name in NODES}
@@ -165,7 +156,7 @@ def test_a_worker_cut_off_from_the_master_alone_stays_alive_for_gossip(cluster: 
 def test_a_killed_worker_is_declared_dead_its_node_not_ready_at_once_and_its_pods_evicted(cluster: Lab) -> None:
     cluster.klctl_ok("apply", "-f", cluster.write("doomed.yaml", DOOMED))
     wait_pod(cluster, "doomed", is_ready, timeout=90, what="running and ready on worker2")
-    agent = _agent(cluster, "worker2")
+    agent = cluster.daemon("worker2", "agent")
     killed = time.monotonic()
     subprocess.run(["kill", "-KILL", str(agent["pid"])], check=True)
     eventually_sync(lambda: statuses(cluster)["worker2"] == statuses(cluster, "worker1")["worker2"] == "dead",
@@ -186,7 +177,7 @@ def test_a_killed_worker_is_declared_dead_its_node_not_ready_at_once_and_its_pod
     # Its pods are evicted once their toleration of an unreachable node runs out (10 s in the lab).
     wait_pod(cluster, "doomed", lambda pod: bool(pod["metadata"].get("deletionTimestamp")),
              timeout=LAB_TOLERATION_SECONDS + 40, what="evicted")
-    _restart_agent(cluster, agent)
+    cluster.restart(agent)
     eventually_sync(lambda: _nodes(cluster) == ALL_ALIVE, timeout=60, what="worker2 alive again")
     incarnations = {item["name"]: item["incarnation"] for item in lab_members(cluster)["items"]}
     assert incarnations["worker2"] > 1  # it outbid the incarnation it was declared dead with

@@ -24,7 +24,8 @@ from controlplane.lab.daemons import lb_pool
 from controlplane.lbpool import parse_pool
 from proxy.announce import owner
 from tests.support.lab import Lab, LabFactory
-from tests.support.servicelab import demo_pod, endpoint, endpoint_slice, hostname_of, service_json, try_get, wait_ready
+from tests.support.pods import READY_ON_READYZ, demo_pod, is_ready, wait_pods
+from tests.support.servicelab import endpoint, endpoint_slice, hostname_of, service_json, try_get
 from tests.support.wait import eventually_sync
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
@@ -35,9 +36,9 @@ HTTP = [{"name": "http", "port": 3000, "protocol": "TCP"}]
 @pytest.fixture(scope="module", params=["userspace", "nftables"])
 def cluster(request: pytest.FixtureRequest, module_labs: LabFactory) -> Iterator[Lab]:
     lab = module_labs(workers=2, env={"KUBELAB_LAB_PROXY_MODE": request.param, "KUBELAB_PROXY_LEASE_DURATION": "3"})
-    lab.klctl_ok("apply", "-f", lab.write("pods.yaml", demo_pod("web-a", "worker1") + "---\n" +
-                                          demo_pod("web-b", "worker2")))
-    wait_ready(lab, ["web-a", "web-b"])
+    lab.klctl_ok("apply", "-f", lab.write("pods.yaml", demo_pod("web-a", "worker1", probes=READY_ON_READYZ) + "---\n" +
+                                          demo_pod("web-b", "worker2", probes=READY_ON_READYZ)))
+    wait_pods(lab, ["web-a", "web-b"], is_ready, what="Ready")
     yield lab
 
 

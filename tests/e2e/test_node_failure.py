@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -23,7 +22,7 @@ import pytest
 from controlplane.controllermanager.registry import CONTROLLERS
 from controlplane.lab.daemons import DAEMON_NAMES, LAB_TOLERATION_SECONDS
 from tests.support.lab import Lab, LabFactory
-from tests.support.pods import get_pod, is_ready, pids_in_pod, wait_pod
+from tests.support.pods import alive, get_pod, is_ready, pids_in_pod, wait_pod
 from tests.support.wait import eventually_sync
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
@@ -84,23 +83,6 @@ def events(lab: Lab) -> list[tuple[str, str]]:
     return [(e["reason"], e["message"]) for e in items]
 
 
-def agent_of(lab: Lab, node: str) -> dict[str, Any]:
-    return next(d for d in lab.daemons() if d["node"] == node and d["daemon"] == "agent")
-
-
-def restart(lab: Lab, agent: dict[str, Any]) -> None:
-    with open(str(agent["log"]), "ab") as log:
-        subprocess.Popen(list(agent["argv"]), stdout=log, stderr=log, env=lab.environment(), start_new_session=True)
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
 def test_a_stopped_workers_pods_are_evicted_after_their_toleration_and_finished_when_it_returns(cluster: Lab) -> None:
     cluster.klctl_ok("apply", "-f", cluster.write("pods.yaml", PODS))
     for name in ("web-x", "web-y"):
@@ -108,7 +90,7 @@ def test_a_stopped_workers_pods_are_evicted_after_their_toleration_and_finished_
     pids = pids_in_pod(cluster, get_pod(cluster, "web-x") or {})
     assert pids
 
-    agent = agent_of(cluster, "worker1")
+    agent = cluster.daemon("worker1", "agent")
     os.kill(int(agent["pid"]), signal.SIGKILL)  # the worker's agent dies; its containers keep running
 
     eventually_sync(lambda: node_status_column(cluster, "worker1") == "NotReady", timeout=60,
@@ -137,7 +119,7 @@ def test_a_stopped_workers_pods_are_evicted_after_their_toleration_and_finished_
     assert node_taints(cluster, "worker2") == set()
 
     # the agent comes back: the node is Ready again, and it stops and deletes the evicted pod
-    restart(cluster, agent)
+    cluster.restart(agent)
     eventually_sync(lambda: node_status_column(cluster, "worker1") == "Ready", timeout=60,
                     what="worker1 Ready again")
     eventually_sync(lambda: not node_taints(cluster, "worker1"), timeout=30, what="worker1's taints to go")
@@ -188,7 +170,7 @@ def test_a_stopped_workers_deployment_pods_are_recreated_on_the_other_worker(clu
     assert set(before.values()) == {"worker1", "worker2"}, f"spread over both workers: {before}"
     doomed = sorted(name for name, node in before.items() if node == "worker2")
 
-    agent = agent_of(cluster, "worker2")  # worker1's agent was restarted by the test above
+    agent = cluster.daemon("worker2", "agent")  # worker1's agent was restarted by the test above
     os.kill(int(agent["pid"]), signal.SIGKILL)
     eventually_sync(lambda: node_status_column(cluster, "worker2") == "NotReady", timeout=60,
                     what="worker2 NotReady")
@@ -202,7 +184,7 @@ def test_a_stopped_workers_deployment_pods_are_recreated_on_the_other_worker(clu
     terminating = {p["metadata"]["name"] for p in deployment_pods(cluster) if p["metadata"].get("deletionTimestamp")}
     assert terminating == set(doomed), "the unreachable worker's pods wait, Terminating, for their agent"
 
-    restart(cluster, agent)
+    cluster.restart(agent)
     eventually_sync(lambda: node_status_column(cluster, "worker2") == "Ready", timeout=60,
                     what="worker2 Ready again")
     eventually_sync(lambda: not {p["metadata"]["name"] for p in deployment_pods(cluster)} & set(doomed), timeout=60,

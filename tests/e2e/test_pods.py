@@ -17,6 +17,7 @@ import pytest
 from tests.support.lab import Lab, LabFactory
 from tests.support.pods import (
     container_status,
+    demo_pod,
     get_pod,
     in_pod_network,
     is_ready,
@@ -43,23 +44,6 @@ def apply(lab: Lab, name: str, manifest: str) -> None:
 
 def describe(lab: Lab, pod: str) -> str:
     return lab.klctl_ok("describe", "pod", pod)
-
-
-def demo_pod(name: str, node: str, *, env: str = "", probes: str = "", image: str = "kubelab/demo:1") -> str:
-    return f"""\
-apiVersion: v1
-kind: Pod
-metadata:
-  name: {name}
-  labels: {{app: {name}}}
-spec:
-  nodeName: {node}
-  containers:
-  - name: web
-    image: {image}
-    ports: [{{name: http, containerPort: 3000}}]
-    env: [{env}]
-{probes}"""
 
 
 def test_a_slow_app_with_too_short_a_startup_budget_is_restarted_again_and_again(cluster: Lab) -> None:

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.lab import Lab, LabFactory
-from tests.support.pods import is_ready, pod_ip, restarts, wait_pod
+from tests.support.pods import demo_pod, is_ready, pod_ip, restarts, wait_pod
 from tests.support.wait import WaitTimeout
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
@@ -57,27 +57,9 @@ spec:
 
 
 def web_pod(name: str, node: str, readyz: str = "always") -> str:
-    return f"""\
-apiVersion: v1
-kind: Pod
-metadata:
-  name: {name}
-  labels: {{app: web}}
-spec:
-  nodeName: {node}
-  containers:
-  - name: web
-    image: kubelab/demo:1
-    ports: [{{name: http, containerPort: 3000}}]
-    env:
-    - {{name: READYZ, value: {readyz}}}
-    - {{name: FLAKY_PERIOD, value: "16"}}
-    - {{name: FLAKY_DOWN, value: "8"}}
-    readinessProbe:
-      httpGet: {{path: /readyz, port: http}}
-      periodSeconds: 1
-      failureThreshold: 1
-"""
+    env = f'{{name: READYZ, value: {readyz}}}, {{name: FLAKY_PERIOD, value: "16"}}, {{name: FLAKY_DOWN, value: "8"}}'
+    probes = "    readinessProbe: {httpGet: {path: /readyz, port: http}, periodSeconds: 1, failureThreshold: 1}\n"
+    return demo_pod(name, node, app="web", env=env, probes=probes)
 
 
 def stateful_pod(name: str, node: str) -> str:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import subprocess
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -20,22 +18,19 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.lab import Lab, LabFactory
-from tests.support.pods import get_pod, is_ready, restarts
+from tests.support.pods import READY_ON_READYZ, demo_pod, get_pod, is_ready, is_running, restarts, wait_pods
 from tests.support.servicelab import (
+    Hammer,
     answers_from_node,
     answers_from_pod,
     busybox_pod,
     cluster_ip,
-    demo_pod,
     endpoint,
     endpoint_slice,
     hostname_of,
-    http_get,
     node_port,
     try_get,
     udp_echo_pod,
-    wait_ready,
-    wait_running,
 )
 from tests.support.wait import eventually_sync
 
@@ -48,29 +43,19 @@ HTTP = [{"name": "http", "port": 3000, "protocol": "TCP"}]
 @pytest.fixture(scope="module", params=["userspace", "nftables"])
 def cluster(request: pytest.FixtureRequest, module_labs: LabFactory) -> Iterator[Lab]:
     lab = module_labs(workers=2, env={"KUBELAB_LAB_PROXY_MODE": request.param})
-    manifests = [demo_pod(name, node) for name, node in PODS.items()]
+    manifests = [demo_pod(name, node, probes=READY_ON_READYZ) for name, node in PODS.items()]
     manifests += [busybox_pod("client", "worker1"), udp_echo_pod("echo", "worker2", 5353),
                   udp_echo_pod("echo2", "worker1", 5353), flip_pod("flip-1", "worker1"), flip_pod("flip-2", "worker2")]
     lab.klctl_ok("apply", "-f", lab.write("pods.yaml", "---\n".join(manifests)))
-    wait_ready(lab, PODS)
-    wait_running(lab, ["client", "echo", "echo2", "flip-1", "flip-2"])
+    wait_pods(lab, PODS, is_ready, what="Ready")
+    wait_pods(lab, ["client", "echo", "echo2", "flip-1", "flip-2"], is_running, what="Running")
     yield lab
 
 
 def flip_pod(name: str, node: str) -> str:
     """A demo pod labelled app=flip that is Ready while /tmp/ready exists (an exec probe, S1.5)."""
-    return f"""\
-apiVersion: v1
-kind: Pod
-metadata: {{name: {name}, labels: {{app: flip}}}}
-spec:
-  nodeName: {node}
-  containers:
-  - name: web
-    image: kubelab/demo:1
-    ports: [{{name: http, containerPort: 3000}}]
-    readinessProbe: {{exec: {{command: [cat, /tmp/ready]}}, periodSeconds: 1, failureThreshold: 1}}
-"""
+    return demo_pod(name, node, app="flip", probes="    readinessProbe: {exec: {command: [cat, /tmp/ready]}, "
+                                                    "periodSeconds: 1, failureThreshold: 1}\n")
 
 
 def apply(lab: Lab, name: str, *documents: str) -> None:
@@ -219,31 +204,15 @@ def test_an_endpoint_that_leaves_gets_no_more_traffic_and_no_request_fails(clust
     expose(cluster, "shrink", ["web-a", "web-b"], extra="  type: NodePort\n")
     url = f"http://{cluster.node_ips['master']}:{node_port(cluster, 'shrink')}/"
     eventually_sync(lambda: try_get(url), timeout=30, what="the shrink service")
-    results: list[tuple[float, str]] = []
-    stop = threading.Event()
-
-    def hammer() -> None:  # a client that retries nothing
-        while not stop.is_set():
-            started = time.monotonic()
-            try:
-                results.append((started, hostname_of(http_get(url, timeout=5))))
-            except OSError as error:
-                results.append((started, f"FAILED {error}"))
-
-    worker = threading.Thread(target=hammer)
-    worker.start()
-    try:
+    with Hammer(url) as hammer:
         time.sleep(1)
         apply(cluster, "shrink-slice", endpoint_slice("shrink-1", "shrink",
                                                       [endpoint(cluster, "web-a"),
                                                        endpoint(cluster, "web-b", ready=False)], HTTP))
         stored = time.monotonic()  # klctl has returned: the change is in the API server
         time.sleep(3)
-    finally:
-        stop.set()
-        worker.join()
-    failures = [answer for _, answer in results if answer.startswith("FAILED")]
-    assert not failures, failures[:3]
+    results = hammer.results
+    assert not hammer.failures(), hammer.failures()[:3]
     assert "web-b" in {answer for at, answer in results if at < stored - 0.5}
     # The proxies apply a change within milliseconds of hearing of it; a second is generous.
     late = Counter(answer for at, answer in results if at > stored + 1)
@@ -254,25 +223,13 @@ def test_a_pod_that_turns_unready_gets_no_more_traffic_and_no_request_fails(clus
     """S1.2 through the whole chain: probe -> pod status -> endpoints controller -> proxies."""
     for pod in ("flip-1", "flip-2"):
         cluster.klctl_ok("exec", pod, "--", "touch", "/tmp/ready")
-    wait_ready(cluster, ["flip-1", "flip-2"])
+    wait_pods(cluster, ["flip-1", "flip-2"], is_ready, what="Ready")
     apply(cluster, "flip", service("flip", extra="  type: NodePort\n  selector: {app: flip}\n"))
     url = f"http://{cluster.node_ips['worker2']}:{node_port(cluster, 'flip')}/"
     eventually_sync(lambda: {hostname_of(try_get(url) or "") for _ in range(10)} == {"flip-1", "flip-2"},
                     timeout=30, what="both pods to answer through the service")
-    results: list[tuple[float, str]] = []
-    stop = threading.Event()
-
-    def hammer() -> None:  # a client that retries nothing
-        while not stop.is_set():
-            started = time.monotonic()
-            try:
-                results.append((started, hostname_of(http_get(url, timeout=5))))
-            except OSError as error:
-                results.append((started, f"FAILED {error}"))
-
-    worker = threading.Thread(target=hammer)
-    worker.start()
-    try:
+    with Hammer(url) as hammer:
+        results = hammer.results
         time.sleep(1)
         cluster.klctl_ok("exec", "flip-2", "--", "rm", "/tmp/ready")
         unready = time.monotonic()
@@ -283,11 +240,7 @@ def test_a_pod_that_turns_unready_gets_no_more_traffic_and_no_request_fails(clus
 
         eventually_sync(flip_2_gone, timeout=30, what="flip-2 to get no more requests", interval=0.2)
         time.sleep(1)
-    finally:
-        stop.set()
-        worker.join()
-    failures = [answer for _, answer in results if answer.startswith("FAILED")]
-    assert not failures, failures[:3]
+    assert not hammer.failures(), hammer.failures()[:3]
     last_flip_2 = max(at for at, answer in results if answer == "flip-2")
     assert all(answer == "flip-1" for at, answer in results if at > last_flip_2)
     pod = get_pod(cluster, "flip-2")
@@ -301,14 +254,13 @@ def test_a_proxy_replaces_what_a_killed_one_left_and_removes_everything_when_sto
     address = cluster_ip(cluster, "again")
     eventually_sync(lambda: set(answers_from_node(cluster, "worker2", f"http://{address}/", 6)) == {"web-a", "web-c"},
                     timeout=30, what="worker2 to serve the service", interval=0.5)
-    record = next(d for d in cluster.daemons() if d["node"] == "worker2" and d["daemon"] == "proxy")
+    record = cluster.daemon("worker2", "proxy")
     os.kill(record["pid"], signal.SIGKILL)
     assert "table ip kubelab" in tables(cluster, "worker2"), "a killed proxy leaves its table behind"
     # The service changes while worker2 has no proxy; the next one must follow from the stale state.
     apply(cluster, "again-slice", endpoint_slice("again-1", "again", [endpoint(cluster, "web-b")], HTTP))
-    log = (cluster.workdir / "replacement-proxy.log").open("ab")
-    replacement = subprocess.Popen(record["argv"], env={**cluster.environment(), "KUBELAB_PROXY_MODE": mode},
-                                   stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+    replacement = cluster.restart(record, log=cluster.workdir / "replacement-proxy.log",
+                                  env={"KUBELAB_PROXY_MODE": mode})
     try:
         eventually_sync(lambda: set(answers_from_node(cluster, "worker2", f"http://{address}/", 6)) == {"web-b"},
                         timeout=30, what="the new proxy to apply the change", interval=0.5)
@@ -316,7 +268,6 @@ def test_a_proxy_replaces_what_a_killed_one_left_and_removes_everything_when_sto
     finally:
         replacement.send_signal(signal.SIGTERM)
         code = replacement.wait(timeout=30)
-        log.close()
     assert code == 0
     assert "kubelab" not in tables(cluster, "worker2")
     interfaces = cluster.exec_in("worker2", "ip", "-br", "link").stdout

@@ -25,6 +25,7 @@ import pytest
 
 from controlplane.lab.daemons import DAEMON_NAMES
 from tests.support.lab import Lab, LabFactory
+from tests.support.pods import is_ready
 from tests.support.wait import eventually_sync
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
@@ -45,10 +46,6 @@ def apply(lab: Lab, name: str, manifest: str) -> None:
 def pods(lab: Lab, selector: str) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = json.loads(lab.klctl_ok("get", "pods", "-l", selector, "-o", "json"))["items"]
     return [p for p in items if not p["metadata"].get("deletionTimestamp")]
-
-
-def ready(pod: dict[str, Any]) -> bool:
-    return any(c["type"] == "Ready" and c["status"] == "True" for c in pod.get("status", {}).get("conditions", []))
 
 
 def rollout_status(lab: Lab, name: str, timeout: str = "120s") -> str:
@@ -104,7 +101,7 @@ def test_s1_1_six_replicas_with_resources_and_env_from_are_ready_on_both_workers
     row = cluster.klctl_ok("get", "deployment", "probes").splitlines()[1].split()
     assert row[:4] == ["probes", "6/6", "6", "6"]
     running = pods(cluster, "app=probes")
-    assert len(running) == 6 and all(ready(p) for p in running)
+    assert len(running) == 6 and all(is_ready(p) for p in running)
     nodes = {p["spec"]["nodeName"] for p in running}
     assert nodes == {"worker1", "worker2"}, nodes
     for pod in running:
@@ -232,7 +229,7 @@ def test_s2_recreate_stops_every_old_pod_before_starting_new_ones(cluster: Lab) 
         items = json.loads(cluster.klctl_ok("get", "pods", "-l", "app=rec", "-o", "json"))["items"]
         images = {p["spec"]["containers"][0]["image"] for p in items}  # terminating ones included
         mixed |= len(images) > 1
-        if images == {"kubelab/demo:2"} and len(items) == 3 and all(ready(p) for p in items):
+        if images == {"kubelab/demo:2"} and len(items) == 3 and all(is_ready(p) for p in items):
             break
         time.sleep(0.2)
     assert not mixed, "old and new pods ran at the same time"

@@ -10,7 +10,7 @@ import pytest
 from controlplane.api import codec, kinds
 from controlplane.api.errors import ApiError, Reason
 from controlplane.client import ApiClient, WatchEvent
-from tests.support.apiserver import ApiServerProcess
+from tests.support.daemon import ApiServerProcess
 from tests.support.samples import sample
 from tests.support.wait import eventually
 

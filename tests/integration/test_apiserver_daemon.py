@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.apiserver import ApiServerProcess
+from tests.support.daemon import ApiServerProcess
 
 
 def _kubelab(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from tests.support.apiserver import ApiServerProcess
 from tests.support.klctl import Klctl
 
 DEPLOYMENT = """\
@@ -75,11 +73,6 @@ CASES = {
                       "spec.template.spec.containers[0].image: Required value"),
     "wrong type": (DEPLOYMENT.replace("replicas: 2", "replicas: two"), "spec.replicas: expected an integer"),
 }
-
-
-@pytest.fixture
-def klctl(apiserver: ApiServerProcess, tmp_path: Path) -> Klctl:
-    return Klctl(apiserver.address, tmp_path)
 
 
 def _everything(klctl: Klctl) -> list[str]:

@@ -9,7 +9,7 @@ import pytest
 from controlplane.api import codec, kinds
 from controlplane.api.errors import ApiError
 from controlplane.client import ApiClient
-from tests.support.apiserver import ApiServerProcess
+from tests.support.daemon import ApiServerProcess
 from tests.support.samples import sample
 
 WRITERS = 16

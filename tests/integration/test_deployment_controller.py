@@ -22,7 +22,7 @@ from tests.integration.workloads import (
 from tests.support.wait import eventually
 
 cluster = workloads.cluster  # fixtures
-controller_manager = workloads.controller_manager
+controller_manager_args = workloads.controller_manager_args
 
 HASH = "[bcdfghjklmnpqrstvwxz2456789]+"
 

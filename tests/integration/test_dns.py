@@ -25,8 +25,8 @@ from controlplane.api.errors import ApiError
 from controlplane.api.v1 import core_pb2, discovery_pb2
 from controlplane.client import ApiClient
 from tests.integration.test_endpoints_controllers import set_ready
-from tests.support.apiserver import ApiServerProcess
-from tests.support.daemon import DaemonProcess, controller_manager
+from tests.support.daemon import ApiServerProcess, DaemonProcess, apiserver, control_plane
+from tests.support.daemon import dns as dns_daemon
 from tests.support.wait import eventually
 
 SERVICE = kinds.by_kind("Service")
@@ -35,14 +35,13 @@ SLICE = kinds.by_kind("EndpointSlice")
 
 
 class Cluster:
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, apiserver: ApiServerProcess) -> None:
         self.workdir = workdir
-        self.apiserver = ApiServerProcess(workdir / "data", workdir / "apiserver.log")
+        self.apiserver = apiserver
         self.daemons: list[DaemonProcess] = []
 
     def dns(self, name: str, *args: str) -> DaemonProcess:
-        daemon = DaemonProcess("dns", ["--server", self.apiserver.address, "--node-ip", "127.0.0.1", "--port", "0",
-                                       "--node-name", name, *args], self.workdir / f"{name}.log", "dns.serving")
+        daemon = dns_daemon(self.apiserver.address, self.workdir / f"{name}.log", "--node-name", name, *args)
         self.daemons.append(daemon)
         return daemon.start()
 
@@ -54,15 +53,13 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    made = Cluster(tmp_path_factory.mktemp("dns"))
-    try:
-        made.apiserver.start()
-        manager = controller_manager(made.apiserver.address, made.workdir / "controller-manager.log")
-        made.daemons.append(manager)
-        manager.start()
-        yield made
-    finally:
-        made.close()
+    workdir = tmp_path_factory.mktemp("dns")
+    with control_plane(workdir) as (server, _):
+        made = Cluster(workdir, server)
+        try:
+            yield made
+        finally:
+            made.close()
 
 
 @pytest.fixture(scope="module")
@@ -285,7 +282,7 @@ def test_dig_gets_the_same_answers_over_udp_and_tcp(dns: DaemonProcess) -> None:
 
 
 async def test_answers_come_from_the_watch_cache_even_with_the_api_server_gone(tmp_path: Path) -> None:
-    own = Cluster(tmp_path)
+    own = Cluster(tmp_path, apiserver(tmp_path))
     try:
         own.apiserver.start()
         server = own.dns("alone", "--resolv-conf", "", "--register-service", "")

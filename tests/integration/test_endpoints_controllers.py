@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -17,8 +16,7 @@ from controlplane.api.errors import ApiError
 from controlplane.api.v1 import core_pb2, discovery_pb2
 from controlplane.client import ApiClient
 from controlplane.client.api import modify
-from tests.support.apiserver import ApiServerProcess
-from tests.support.daemon import DaemonProcess, controller_manager, running
+from tests.support.daemon import DaemonProcess
 from tests.support.wait import eventually
 
 POD = kinds.by_kind("Pod")
@@ -30,13 +28,7 @@ MANAGED_BY = "endpointslice.kubernetes.io/managed-by"
 
 
 @pytest.fixture
-def manager(apiserver: ApiServerProcess, tmp_path: Path) -> Iterator[DaemonProcess]:
-    with running(controller_manager(apiserver.address, tmp_path / "controller-manager.log")) as daemon:
-        yield daemon
-
-
-@pytest.fixture
-async def client(api: ApiClient, manager: DaemonProcess) -> AsyncIterator[ApiClient]:
+async def client(api: ApiClient, controller_manager: DaemonProcess) -> AsyncIterator[ApiClient]:
     yield api
 
 
@@ -282,7 +274,7 @@ async def test_a_service_without_pods_has_a_placeholder_slice_and_endpoints_with
 
 
 async def test_endpoints_of_a_service_deleted_while_the_controller_manager_was_down_are_removed(
-        api: ApiClient, manager: DaemonProcess) -> None:
+        api: ApiClient, controller_manager: DaemonProcess) -> None:
     await start_pod(api, "web-1", "10.244.3.2")
     await api.create(service_manifest("web", selector={"app": "web"}))
 
@@ -290,12 +282,12 @@ async def test_endpoints_of_a_service_deleted_while_the_controller_manager_was_d
         return addresses(await endpoints_of(api, "web")) == (["10.244.3.2"], [])
 
     await eventually(listed, timeout=10, what="the Endpoints of web")
-    assert manager.stop() == 0
+    assert controller_manager.stop() == 0
     await api.delete(SERVICE, "default", "web")
     await api.create(codec.decode_object({
         "apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "someone-elses", "namespace": "default"},
         "subsets": [{"addresses": [{"ip": "192.168.60.1"}]}]}))
-    manager.start()
+    controller_manager.start()
 
     async def gone() -> bool:
         return await endpoints_of(api, "web") is None and not await slices_of(api, "web")

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 
 from controlplane.api import codec, kinds
 from controlplane.client import ApiClient
 from controlplane.client.events import EventRecorder
-from tests.support.apiserver import ApiServerProcess
 from tests.support.wait import eventually
 
 EVENT = kinds.by_kind("Event")
@@ -21,22 +18,8 @@ TTL = 3
 
 
 @pytest.fixture
-def short_ttl_apiserver(tmp_path: Path) -> Iterator[ApiServerProcess]:
-    server = ApiServerProcess(tmp_path / "data", tmp_path / "apiserver.log", "--event-ttl", str(TTL))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.kill()
-
-
-@pytest.fixture
-async def api(short_ttl_apiserver: ApiServerProcess) -> AsyncIterator[ApiClient]:
-    client = short_ttl_apiserver.client()
-    try:
-        yield client
-    finally:
-        await client.close()
+def apiserver_args() -> list[str]:
+    return ["--event-ttl", str(TTL)]
 
 
 async def reasons(api: ApiClient) -> set[str]:

@@ -5,8 +5,6 @@ were (or were another object of the same name), and objects with several owners.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,8 +12,7 @@ import pytest
 from controlplane.api import codec, kinds
 from controlplane.api.errors import ApiError, Reason
 from controlplane.client import ApiClient
-from tests.support.apiserver import ApiServerProcess
-from tests.support.control_plane import ControllerManagerProcess, control_plane
+from tests.support.daemon import DaemonProcess
 from tests.support.wait import eventually
 
 CONFIGMAP = kinds.by_kind("ConfigMap")
@@ -24,18 +21,11 @@ POD = kinds.by_kind("Pod")
 
 
 @pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[tuple[ApiServerProcess, ControllerManagerProcess]]:
-    with control_plane(tmp_path, manager_args=["--controllers", "garbagecollector"]) as running:
-        yield running
+def controller_manager_args() -> list[str]:
+    return ["--controllers", "garbagecollector"]
 
 
-@pytest.fixture
-async def api(cluster: tuple[ApiServerProcess, ControllerManagerProcess]) -> AsyncIterator[ApiClient]:
-    client = cluster[0].client()
-    try:
-        yield client
-    finally:
-        await client.close()
+pytestmark = pytest.mark.usefixtures("controller_manager")  # every test runs beside it
 
 
 def owned_by(*owners: Any, block: bool = False) -> list[dict[str, Any]]:
@@ -173,8 +163,8 @@ async def test_a_replicasets_pods_go_with_it_without_any_replicaset_controller(a
 
 
 async def test_a_restarted_collector_finishes_what_was_left(
-        api: ApiClient, cluster: tuple[ApiServerProcess, ControllerManagerProcess]) -> None:
-    manager = cluster[1]
+        api: ApiClient, controller_manager: DaemonProcess) -> None:
+    manager = controller_manager
     owner = await config_map(api, "owner")
     await config_map(api, "child", owned_by(owner))
     manager.stop()

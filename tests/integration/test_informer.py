@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from controlplane.api import codec, kinds
 from controlplane.client import ApiClient
 from controlplane.client.informer import Informer, object_key
-from tests.support.apiserver import ApiServerProcess
+from tests.support.daemon import ApiServerProcess
 from tests.support.wait import eventually
 
 CONFIGMAP = kinds.by_kind("ConfigMap")

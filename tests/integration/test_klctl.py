@@ -8,10 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import yaml
 
-from tests.support.apiserver import ApiServerProcess
 from tests.support.klctl import Klctl
 
 APP = """\
@@ -53,11 +51,6 @@ metadata:
 data:
   GREETING: hello
 """
-
-
-@pytest.fixture
-def klctl(apiserver: ApiServerProcess, tmp_path: Path) -> Klctl:
-    return Klctl(apiserver.address, tmp_path)
 
 
 def test_apply_creates_then_reports_unchanged_then_configured(klctl: Klctl) -> None:

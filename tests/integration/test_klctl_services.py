@@ -6,15 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from controlplane.client import ApiClient
 from tests.integration.test_endpoints_controllers import start_pod
-from tests.support.apiserver import ApiServerProcess
-from tests.support.daemon import DaemonProcess, controller_manager, running
 from tests.support.klctl import Klctl
 from tests.support.wait import eventually
 
@@ -40,15 +36,7 @@ spec:
 """
 
 
-@pytest.fixture
-def manager(apiserver: ApiServerProcess, tmp_path: Path) -> Iterator[DaemonProcess]:
-    with running(controller_manager(apiserver.address, tmp_path / "controller-manager.log")) as daemon:
-        yield daemon
-
-
-@pytest.fixture
-def klctl(apiserver: ApiServerProcess, manager: DaemonProcess, tmp_path: Path) -> Klctl:
-    return Klctl(apiserver.address, tmp_path)
+pytestmark = pytest.mark.usefixtures("controller_manager")  # every test runs beside it
 
 
 def columns(text: str) -> list[list[str]]:

@@ -17,33 +17,27 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from controlplane.api import kinds
+from controlplane.api.timestamps import epoch
 from controlplane.api.v1 import apps_pb2, core_pb2
 from controlplane.client import ApiClient
 from controlplane.client.api import modify
 from tests.integration import workloads
 from tests.integration.workloads import DEPLOYMENT, events_about, pods_of, replica_sets_of
-from tests.support.apiserver import ApiServerProcess
-from tests.support.control_plane import ControllerManagerProcess
-from tests.support.daemons import DaemonProcess
+from tests.support import daemon
+from tests.support.daemon import ApiServerProcess, DaemonProcess
 from tests.support.klctl import Klctl
 from tests.support.nodeplay import AutoNode
 from tests.support.wait import eventually
 
 cluster = workloads.cluster  # fixtures
-controller_manager = workloads.controller_manager
+controller_manager_args = workloads.controller_manager_args
 hollow = workloads.hollow
 HASH = "[bcdfghjklmnpqrstvwxz2456789]+"
-
-
-@pytest.fixture
-def klctl(apiserver: ApiServerProcess, tmp_path: Path) -> Klctl:
-    return Klctl(apiserver.address, tmp_path)
 
 
 async def kl(klctl: Klctl, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -348,7 +342,7 @@ async def test_a_rollout_that_does_not_progress_reports_its_deadline(
 
 async def test_a_controller_manager_killed_mid_rollout_finishes_it_after_a_restart(
         cluster: ApiClient, hollow: list[DaemonProcess], klctl: Klctl,
-        controller_manager: ControllerManagerProcess) -> None:
+        controller_manager: DaemonProcess) -> None:
     await ok(klctl, "create", "deployment", "web", "--image", "kubelab/demo:1", "--replicas", "6")
     await rolled_out(cluster, "kubelab/demo:1", 6)
     d = await deployment_of(cluster)
@@ -392,20 +386,16 @@ async def test_run_creates_a_pod_as_kubectl_run_does(cluster: ApiClient, klctl: 
 
 
 @pytest.fixture
-def collector(apiserver: ApiServerProcess, tmp_path: Path) -> Iterator[ControllerManagerProcess]:
+def collector(apiserver: ApiServerProcess, tmp_path: Path) -> Iterator[DaemonProcess]:
     """A second controller manager running the garbage collector, which turns `--cascade=orphan` into
     the owner gone and its dependents without ownerReferences."""
-    manager = ControllerManagerProcess(apiserver.address, tmp_path / "collector.log", "--controllers",
-                                       "garbagecollector")
-    manager.start()
-    try:
+    with daemon.running(daemon.controller_manager(apiserver.address, tmp_path / "collector.log",
+                                                  "--controllers", "garbagecollector")) as manager:
         yield manager
-    finally:
-        manager.kill()
 
 
 async def test_deleting_a_replica_set_with_cascade_orphan_leaves_its_pods_running_without_an_owner(
-        cluster: ApiClient, hollow: list[DaemonProcess], klctl: Klctl, collector: ControllerManagerProcess) -> None:
+        cluster: ApiClient, hollow: list[DaemonProcess], klctl: Klctl, collector: DaemonProcess) -> None:
     created = await cluster.create(workloads.replica_set(replicas=2))
     uid = created.metadata.uid  # type: ignore[attr-defined]
 
@@ -464,7 +454,8 @@ spec:
     new_pod = next(p for p in await pods_of(cluster, selector="app=web")
                    if p.spec.containers[0].image == "kubelab/demo:2")
     ready = next(c for c in new_pod.status.conditions if c.type == "Ready")
-    ready_at = datetime.fromisoformat(ready.last_transition_time.replace("Z", "+00:00")).timestamp()
+    ready_at = epoch(ready.last_transition_time)
+    assert ready_at is not None
     # Times are kept to the second: the old pod went at least 3 s (less that second) after the new one was ready.
     assert scaled_at - ready_at >= 2, (scaled_at, ready_at)
     await rolled_out(cluster, "kubelab/demo:2", 1)

@@ -4,12 +4,9 @@ LoadBalancer, and Kubernetes' events when the pool runs out."""
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -17,29 +14,19 @@ import pytest
 from controlplane.api import codec, kinds
 from controlplane.api.v1 import core_pb2
 from controlplane.client import ApiClient
-from tests.support.apiserver import ApiServerProcess
+from tests.support.daemon import ApiServerProcess, DaemonProcess
 from tests.support.wait import eventually
 
 SERVICE, EVENT = kinds.by_kind("Service"), kinds.by_kind("Event")
 
 
 @pytest.fixture
-def manager(apiserver: ApiServerProcess, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    log = (tmp_path / "controller-manager.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "controlplane.cli", "controller-manager", "--server", apiserver.address,
-         "--controllers", "loadbalancer", "--lb-pool", "10.240.0.200-10.240.0.201"],
-        stdout=log, stderr=log, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    try:
-        yield process
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=20)
-        log.close()
+def controller_manager_args() -> list[str]:
+    return ["--controllers", "loadbalancer", "--lb-pool", "10.240.0.200-10.240.0.201"]
 
 
 @pytest.fixture
-async def client(api: ApiClient, manager: subprocess.Popen[bytes]) -> AsyncIterator[ApiClient]:
+async def client(api: ApiClient, controller_manager: DaemonProcess) -> AsyncIterator[ApiClient]:
     yield api
 
 

@@ -4,8 +4,6 @@ first, which the test plays as the node's agent would), then the namespace itsel
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,8 +11,6 @@ import pytest
 from controlplane.api import codec, kinds
 from controlplane.api.errors import ApiError, Reason
 from controlplane.client import ApiClient
-from tests.support.apiserver import ApiServerProcess
-from tests.support.control_plane import ControllerManagerProcess, control_plane
 from tests.support.wait import eventually
 
 NAMESPACE = kinds.by_kind("Namespace")
@@ -23,18 +19,11 @@ CONFIGMAP = kinds.by_kind("ConfigMap")
 
 
 @pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[tuple[ApiServerProcess, ControllerManagerProcess]]:
-    with control_plane(tmp_path, manager_args=["--controllers", "namespace,garbagecollector"]) as running:
-        yield running
+def controller_manager_args() -> list[str]:
+    return ["--controllers", "namespace,garbagecollector"]
 
 
-@pytest.fixture
-async def api(cluster: tuple[ApiServerProcess, ControllerManagerProcess]) -> AsyncIterator[ApiClient]:
-    client = cluster[0].client()
-    try:
-        yield client
-    finally:
-        await client.close()
+pytestmark = pytest.mark.usefixtures("controller_manager")  # every test runs beside it
 
 
 def manifest(kind: str, name: str, namespace: str, **rest: Any) -> Any:

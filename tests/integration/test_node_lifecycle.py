@@ -8,9 +8,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,8 +25,7 @@ from controlplane.controllermanager.config import ControllerManagerConfig, NodeL
 from controlplane.controllers.base import ControllerContext
 from controlplane.controllers.nodelifecycle.controller import NodeLifecycleController
 from controlplane.controllers.nodelifecycle.health import Verdict, WitnessVerdict
-from tests.support.apiserver import ApiServerProcess
-from tests.support.control_plane import ControllerManagerProcess, control_plane
+from tests.support.daemon import ApiServerProcess, DaemonProcess
 from tests.support.wait import eventually
 
 NODE = kinds.by_kind("Node")
@@ -105,24 +103,22 @@ async def heartbeating(nodes: PlayedNodes) -> AsyncIterator[PlayedNodes]:
 
 
 @pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[tuple[ApiServerProcess, ControllerManagerProcess]]:
-    with control_plane(
-            tmp_path,
-            apiserver_args=["--default-not-ready-toleration-seconds", str(TOLERATION),
-                            "--default-unreachable-toleration-seconds", str(TOLERATION)],
-            manager_args=["--controllers", "nodelifecycle,taint-eviction-controller", "--node-monitor-period", "0.5",
-                          "--node-monitor-grace-period", str(GRACE), "--node-startup-grace-period", str(GRACE)],
-    ) as running:
-        yield running
+def apiserver_args() -> list[str]:
+    return ["--default-not-ready-toleration-seconds", str(TOLERATION),
+            "--default-unreachable-toleration-seconds", str(TOLERATION)]
 
 
 @pytest.fixture
-async def api(cluster: tuple[ApiServerProcess, ControllerManagerProcess]) -> AsyncIterator[ApiClient]:
-    client = cluster[0].client()
-    try:
-        yield client
-    finally:
-        await client.close()
+def controller_manager_args() -> list[str]:
+    return ["--controllers", "nodelifecycle,taint-eviction-controller", "--node-monitor-period", "0.5",
+            "--node-monitor-grace-period", str(GRACE), "--node-startup-grace-period", str(GRACE)]
+
+
+@pytest.fixture
+def api(api: ApiClient, controller_manager: DaemonProcess) -> ApiClient:
+    """The client, with the controller manager running (the witness test runs its own controller on
+    `apiserver` instead)."""
+    return api
 
 
 async def bound_pod(api: ApiClient, name: str, node: str, tolerations: list[dict[str, Any]] | None = None) -> Any:

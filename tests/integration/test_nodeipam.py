@@ -4,16 +4,13 @@ deleted node's range is freed, and a restarted controller manager knows what is 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from controlplane.api import codec, kinds
 from controlplane.client import ApiClient
-from tests.support.apiserver import ApiServerProcess
-from tests.support.control_plane import ControllerManagerProcess, control_plane
+from tests.support.daemon import DaemonProcess
 from tests.support.wait import eventually
 
 NODE = kinds.by_kind("Node")
@@ -21,20 +18,12 @@ EVENT = kinds.by_kind("Event")
 
 
 @pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[tuple[ApiServerProcess, ControllerManagerProcess]]:
+def controller_manager_args() -> list[str]:
     # four ranges only, so that running out is quick to reach
-    with control_plane(tmp_path, manager_args=["--controllers", "nodeipam", "--cluster-cidr", "10.244.0.0/22",
-                                               "--node-cidr-mask-size", "24"]) as running:
-        yield running
+    return ["--controllers", "nodeipam", "--cluster-cidr", "10.244.0.0/22", "--node-cidr-mask-size", "24"]
 
 
-@pytest.fixture
-async def api(cluster: tuple[ApiServerProcess, ControllerManagerProcess]) -> AsyncIterator[ApiClient]:
-    client = cluster[0].client()
-    try:
-        yield client
-    finally:
-        await client.close()
+pytestmark = pytest.mark.usefixtures("controller_manager")  # every test runs beside it
 
 
 async def register(api: ApiClient, name: str, pod_cidr: str = "") -> None:
@@ -54,7 +43,7 @@ async def cidr_of(api: ApiClient, name: str) -> str:
 
 
 async def test_nodes_get_free_ranges_and_a_deleted_nodes_range_is_reused_last(
-        api: ApiClient, cluster: tuple[ApiServerProcess, ControllerManagerProcess]) -> None:
+        api: ApiClient, controller_manager: DaemonProcess) -> None:
     await register(api, "manual", "10.244.0.0/24")  # as `kubelab agent --pod-cidr` does
     await register(api, "a")
     assert await cidr_of(api, "a") == "10.244.1.0/24"
@@ -77,7 +66,7 @@ async def test_nodes_get_free_ranges_and_a_deleted_nodes_range_is_reused_last(
     await eventually(cidr_not_available, timeout=20, what="a CIDRNotAvailable event for node e")
 
     # a restart rebuilds what is taken from the nodes themselves
-    manager = cluster[1]
+    manager = controller_manager
     manager.stop()
     await api.delete(NODE, "", "b")
     manager.start()

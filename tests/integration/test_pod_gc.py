@@ -3,8 +3,6 @@ deleted go (nobody is left to stop them), and terminated pods beyond the thresho
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,8 +10,6 @@ import pytest
 from controlplane.api import codec, kinds
 from controlplane.client import ApiClient
 from controlplane.client.api import modify
-from tests.support.apiserver import ApiServerProcess
-from tests.support.control_plane import ControllerManagerProcess, control_plane
 from tests.support.wait import eventually
 
 NODE = kinds.by_kind("Node")
@@ -21,20 +17,12 @@ POD = kinds.by_kind("Pod")
 
 
 @pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[tuple[ApiServerProcess, ControllerManagerProcess]]:
-    with control_plane(tmp_path, manager_args=["--controllers", "podgc", "--pod-gc-period", "0.5",
-                                               "--pod-gc-orphan-quarantine", "1",
-                                               "--terminated-pod-gc-threshold", "2"]) as running:
-        yield running
+def controller_manager_args() -> list[str]:
+    return ["--controllers", "podgc", "--pod-gc-period", "0.5", "--pod-gc-orphan-quarantine", "1",
+            "--terminated-pod-gc-threshold", "2"]
 
 
-@pytest.fixture
-async def api(cluster: tuple[ApiServerProcess, ControllerManagerProcess]) -> AsyncIterator[ApiClient]:
-    client = cluster[0].client()
-    try:
-        yield client
-    finally:
-        await client.close()
+pytestmark = pytest.mark.usefixtures("controller_manager")  # every test runs beside it
 
 
 async def pod(api: ApiClient, name: str, node: str, phase: str) -> None:

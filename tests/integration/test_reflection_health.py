@@ -8,7 +8,7 @@ from google.protobuf import descriptor_pb2, descriptor_pool, json_format, messag
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from tests.support.apiserver import ApiServerProcess
+from tests.support.daemon import ApiServerProcess
 
 
 async def _reflect(channel: grpc.aio.Channel, request: reflection_pb2.ServerReflectionRequest):

@@ -21,11 +21,11 @@ from tests.integration.workloads import (
     pods_of,
     replica_set,
 )
-from tests.support.control_plane import ControllerManagerProcess
+from tests.support.daemon import DaemonProcess
 from tests.support.wait import eventually
 
 cluster = workloads.cluster  # fixtures
-controller_manager = workloads.controller_manager
+controller_manager_args = workloads.controller_manager_args
 
 POD_NAME = re.compile(r"web-[bcdfghjklmnpqrstvwxz2456789]{5}")
 
@@ -214,7 +214,7 @@ async def test_a_failed_creation_sets_replica_failure_and_an_event(cluster: ApiC
 
 
 async def test_a_controller_manager_killed_while_creating_ends_with_exactly_the_replicas_wanted(
-        cluster: ApiClient, controller_manager: ControllerManagerProcess) -> None:
+        cluster: ApiClient, controller_manager: DaemonProcess) -> None:
     created = await cluster.create(replica_set(replicas=40))
     uid = created.metadata.uid  # type: ignore[attr-defined]
 

@@ -15,8 +15,7 @@ import pytest
 from controlplane.api import codec, kinds
 from controlplane.api.v1 import core_pb2
 from controlplane.client import ApiClient
-from tests.support.apiserver import ApiServerProcess
-from tests.support.daemons import DaemonProcess, hollow_nodes, scheduler
+from tests.support.daemon import ApiServerProcess, DaemonProcess, hollow_nodes, scheduler
 from tests.support.scheduling import pod
 from tests.support.wait import eventually
 

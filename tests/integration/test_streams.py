@@ -29,7 +29,7 @@ from controlplane.api.errors import ApiError, Reason
 from controlplane.api.v1 import core_pb2, streams_pb2, streams_pb2_grpc
 from controlplane.client import ApiClient
 from controlplane.client.streams import StreamsClient
-from tests.support.apiserver import ApiServerProcess
+from tests.support.daemon import ApiServerProcess
 
 NODE = "worker1"
 TS = "2026-11-21T13:05:0{}.12345Z"

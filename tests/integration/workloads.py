@@ -13,9 +13,7 @@ from controlplane.api import codec, kinds
 from controlplane.api.v1 import apps_pb2, core_pb2
 from controlplane.client import ApiClient
 from controlplane.controllers.ownership import controller_of
-from tests.support.apiserver import ApiServerProcess
-from tests.support.control_plane import ControllerManagerProcess
-from tests.support.daemons import DaemonProcess, hollow_nodes, scheduler
+from tests.support.daemon import ApiServerProcess, DaemonProcess, hollow_nodes, scheduler
 from tests.support.nodeplay import report
 
 POD = kinds.by_kind("Pod")
@@ -25,18 +23,12 @@ EVENT = kinds.by_kind("Event")
 
 
 @pytest.fixture
-def controller_manager(apiserver: ApiServerProcess, tmp_path: Path) -> Iterator[ControllerManagerProcess]:
-    manager = ControllerManagerProcess(apiserver.address, tmp_path / "controller-manager.log",
-                                       "--controllers", "replicaset,deployment")
-    manager.start()
-    try:
-        yield manager
-    finally:
-        manager.kill()
+def controller_manager_args() -> list[str]:
+    return ["--controllers", "replicaset,deployment"]
 
 
 @pytest.fixture
-async def cluster(api: ApiClient, controller_manager: ControllerManagerProcess) -> AsyncIterator[ApiClient]:
+async def cluster(api: ApiClient, controller_manager: DaemonProcess) -> AsyncIterator[ApiClient]:
     yield api
 
 

@@ -161,6 +161,18 @@ class Lab:
     def daemons(self) -> list[dict[str, Any]]:
         return list(self.state()["daemons"])
 
+    def daemon(self, node: str, name: str) -> dict[str, Any]:
+        """The record (pid, argv, log) of the daemon `name` the lab started on `node`."""
+        return next(d for d in self.daemons() if d["node"] == node and d["daemon"] == name)
+
+    def restart(self, record: dict[str, Any], *, log: Path | None = None,
+                env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """Start a daemon again as the lab started it (after the test killed it): its own argv,
+        appending to its log (or `log`), in a session of its own."""
+        with open(log or str(record["log"]), "ab") as output:
+            return subprocess.Popen(list(record["argv"]), stdin=subprocess.DEVNULL, stdout=output, stderr=output,
+                                    env={**self.environment(), **(env or {})}, start_new_session=True)
+
     def log(self, node: str, daemon: str) -> str:
         path = self.state_dir / node / f"{daemon}.log"
         return path.read_text(errors="replace") if path.exists() else ""

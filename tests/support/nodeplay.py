@@ -7,47 +7,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from controlplane.api import kinds
 from controlplane.api.errors import ApiError, Reason
+from controlplane.api.timestamps import now_text
 from controlplane.api.v1 import core_pb2, meta_pb2
 from controlplane.client import ApiClient
+from controlplane.client.api import modify
 
 POD = kinds.by_kind("Pod")
 
 
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 async def bind(api: ApiClient, pod: core_pb2.Pod, node: str) -> core_pb2.Pod:
-    """Set spec.nodeName, as the scheduler's binding does."""
-    while True:
-        current = await api.get(POD, pod.metadata.namespace, pod.metadata.name)
-        assert isinstance(current, core_pb2.Pod)
-        if current.spec.node_name:
-            return current
-        current.spec.node_name = node
-        try:
-            stored = await api.update(current)
-        except ApiError as error:
-            if error.reason is Reason.CONFLICT:
-                continue
-            raise
-        assert isinstance(stored, core_pb2.Pod)
-        return stored
+    """Set spec.nodeName (unless it is set), as the scheduler's binding does."""
+    def place(current: core_pb2.Pod) -> None:
+        current.spec.node_name = current.spec.node_name or node
+
+    stored = await modify(api, POD, pod.metadata.namespace, pod.metadata.name, place)
+    assert isinstance(stored, core_pb2.Pod)
+    return stored
 
 
 async def report(api: ApiClient, pod: core_pb2.Pod, *, ready: bool, node: str = "node-a", restarts: int = 0,
                  phase: str = "Running", ready_since: str = "") -> core_pb2.Pod:
     """Bind the pod (if it is not) and write its status: `phase`, Ready as asked."""
     bound = await bind(api, pod, node)
-    while True:
-        current = await api.get(POD, bound.metadata.namespace, bound.metadata.name)
-        assert isinstance(current, core_pb2.Pod)
-        now = _now()
+
+    def running(current: core_pb2.Pod) -> None:
+        now = now_text()
         status = current.status
         status.phase = phase
         status.host_ip = "10.0.0.1"
@@ -68,14 +56,10 @@ async def report(api: ApiClient, pod: core_pb2.Pod, *, ready: bool, node: str = 
             status.container_statuses.append(core_pb2.ContainerStatus(
                 name=container.name, ready=ready, restart_count=restarts, image=container.image, state=state,
                 started=True))
-        try:
-            stored = await api.update_status(current)
-        except ApiError as error:
-            if error.reason is Reason.CONFLICT:
-                continue
-            raise
-        assert isinstance(stored, core_pb2.Pod)
-        return stored
+
+    stored = await modify(api, POD, bound.metadata.namespace, bound.metadata.name, running, status=True)
+    assert isinstance(stored, core_pb2.Pod)
+    return stored
 
 
 class AutoNode:

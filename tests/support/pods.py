@@ -5,13 +5,37 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from tests.support.lab import Lab
 from tests.support.wait import WaitTimeout
 
 Pod = dict[str, Any]
+
+
+READY_ON_READYZ = "    readinessProbe: {httpGet: {path: /readyz, port: http}, periodSeconds: 1}\n"
+
+
+def demo_pod(name: str, node: str, *, app: str = "", image: str = "kubelab/demo:1", env: str = "",
+             probes: str = "") -> str:
+    """A pod of the demo app (port 3000, named `http`) bound to `node` and labelled app=<app, or its
+    name>; `env` is YAML flow entries (`{name: A, value: '1'}, ...`), `probes` lines of its container
+    (`READY_ON_READYZ`, say)."""
+    return f"""\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: {name}
+  labels: {{app: {app or name}}}
+spec:
+  nodeName: {node}
+  containers:
+  - name: web
+    image: {image}
+    ports: [{{name: http, containerPort: 3000}}]
+    env: [{env}]
+{probes}"""
 
 
 def get_pod(lab: Lab, name: str, namespace: str = "default") -> Pod | None:
@@ -63,6 +87,33 @@ def in_pod_network(lab: Lab, pod: Pod, *command: str, timeout: float = 30) -> su
     """Run a command in the pod's network namespace (packets leave from the pod's own address)."""
     return subprocess.run(["ip", "netns", "exec", pod_netns(lab, pod), *command], capture_output=True, text=True,
                           timeout=timeout)
+
+
+def wait_pods(lab: Lab, names: Iterable[str], check: Callable[[Pod], bool], *, what: str, timeout: float = 90,
+              ) -> None:
+    """Poll the pods until `check` holds for each; on timeout say which did not get there."""
+    pending = set(names)
+    deadline = time.monotonic() + timeout
+    while pending:
+        pending = {name for name in pending if not ((pod := get_pod(lab, name)) and check(pod))}
+        if not pending:
+            return
+        if time.monotonic() > deadline:
+            raise WaitTimeout(f"timed out after {timeout}s waiting for pods {sorted(pending)} to be {what}")
+        time.sleep(0.5)
+
+
+def is_running(pod: Pod) -> bool:
+    return pod.get("status", {}).get("phase") == "Running"
+
+
+def alive(pid: int) -> bool:
+    """The process exists and is not a zombie (its state, after the command name, in /proc)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 def pids_in_pod(lab: Lab, pod: Pod) -> list[int]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -14,23 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tests.support.lab import Lab
-from tests.support.pods import get_pod, is_ready, pod_ip
-from tests.support.wait import WaitTimeout
-
-
-def demo_pod(name: str, node: str) -> str:
-    return f"""\
-apiVersion: v1
-kind: Pod
-metadata: {{name: {name}, labels: {{app: {name}}}}}
-spec:
-  nodeName: {node}
-  containers:
-  - name: web
-    image: kubelab/demo:1
-    ports: [{{name: http, containerPort: 3000}}]
-    readinessProbe: {{httpGet: {{path: /readyz, port: http}}, periodSeconds: 1}}
-"""
+from tests.support.pods import get_pod, pod_ip
 
 
 def busybox_pod(name: str, node: str) -> str:
@@ -88,31 +73,6 @@ def endpoint(lab: Lab, pod: str, *, ready: bool = True) -> dict[str, Any]:
     return {"addresses": [pod_ip(found)], "nodeName": found["spec"]["nodeName"], "conditions": {"ready": ready}}
 
 
-def wait_ready(lab: Lab, names: Iterable[str], timeout: float = 90) -> None:
-    pending = set(names)
-    deadline = time.monotonic() + timeout
-    while pending:
-        pending = {name for name in pending if not ((pod := get_pod(lab, name)) and is_ready(pod))}
-        if not pending:
-            return
-        if time.monotonic() > deadline:
-            raise WaitTimeout(f"timed out after {timeout}s waiting for pods {sorted(pending)} to be Ready")
-        time.sleep(0.5)
-
-
-def wait_running(lab: Lab, names: Iterable[str], timeout: float = 90) -> None:
-    pending = set(names)
-    deadline = time.monotonic() + timeout
-    while pending:
-        pending = {name for name in pending
-                   if not ((pod := get_pod(lab, name)) and pod.get("status", {}).get("phase") == "Running")}
-        if not pending:
-            return
-        if time.monotonic() > deadline:
-            raise WaitTimeout(f"timed out after {timeout}s waiting for pods {sorted(pending)} to run")
-        time.sleep(0.5)
-
-
 def service_json(lab: Lab, name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(lab.klctl_ok("get", "svc", name, "-o", "json"))
     return data
@@ -164,6 +124,36 @@ def answers_from_node(lab: Lab, node: str, url: str, count: int) -> Counter[str]
     result = lab.exec_in(node, "busybox", *wget_loop(count, url), timeout=120)
     assert result.returncode == 0, result.stderr
     return Counter(line.partition(": ")[2] or line for line in result.stdout.split("\n") if line.strip())
+
+
+class Hammer:
+    """A client that asks `url` again and again from the host, retrying nothing, and records when
+    each request started and which pod answered (or `FAILED <error>`). Use as `with Hammer(url) as h:`."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.results: list[tuple[float, str]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                self.results.append((started, hostname_of(http_get(self.url, timeout=5))))
+            except OSError as error:
+                self.results.append((started, f"FAILED {error}"))
+
+    def __enter__(self) -> Hammer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def failures(self) -> list[str]:
+        return [answer for _, answer in self.results if answer.startswith("FAILED")]
 
 
 def udp_ask(address: tuple[str, int], payload: bytes, timeout: float = 2) -> bytes | None:

@@ -44,7 +44,8 @@ def test_transition_time_is_kept_while_a_condition_holds() -> None:
 @pytest.mark.parametrize(("args", "message"), [
     (["--node-ip", "nope"], "--node-ip 'nope': not an IPv4 address"),
     (["--pod-cidr", "10.244.1.0/33"], "--pod-cidr"),
-    (["--bridge", "a-very-long-bridge-name"], "at most 15 characters"),
+    (["--bridge", "a-very-long-bridge-name"], "--bridge 'a-very-long-bridge-name': interface names have 1 to 15"),
+    (["--bridge", ""], "--bridge '': interface names have 1 to 15 characters"),
     (["--register-with-taints", "key:Sometimes"], "--register-with-taints 'key:Sometimes'"),
     (["--node-labels", "novalue"], "--node-labels 'novalue': expected KEY=VALUE"),
     (["--backoff-initial", "0"], "--backoff-initial must be more than 0"),

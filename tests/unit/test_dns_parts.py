@@ -30,7 +30,8 @@ def test_defaults_and_flags() -> None:
     (["--ttl", "-1"], "--ttl -1: must be between 0 and 3600"),
     (["--upstream", "1.1.1.1:99999"], "--upstream '1.1.1.1:99999': port 99999 out of range"),
     (["--register-service", "kube-dns"], "--register-service 'kube-dns': expected NAMESPACE/NAME"),
-    (["--upstream-timeout", "0"], "--upstream-timeout and --register-interval must be more than 0"),
+    (["--upstream-timeout", "0"], "--upstream-timeout must be more than 0"),
+    (["--register-interval", "-1"], "--register-interval must be more than 0"),
 ])
 def test_bad_settings_are_one_line(argv: list[str], message: str) -> None:
     with pytest.raises(ConfigError) as refused:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from controlplane.api.taints import Taint
 from controlplane.scheduler.taints import (
-    Taint,
     Toleration,
     effective_taints,
     first_untolerated,

@@ -17,14 +17,7 @@ from enum import Enum
 from controlplane.api import taints
 from controlplane.api.v1 import core_pb2, meta_pb2
 
-# condition type -> {condition status -> taint key}
-CONDITION_TAINTS: dict[str, dict[str, str]] = {
-    "Ready": {"False": taints.NOT_READY, "Unknown": taints.UNREACHABLE},
-    "MemoryPressure": {"True": taints.MEMORY_PRESSURE},
-    "DiskPressure": {"True": taints.DISK_PRESSURE},
-    "PIDPressure": {"True": taints.PID_PRESSURE},
-    "NetworkUnavailable": {"True": taints.NETWORK_UNAVAILABLE},
-}
+CONDITION_TAINTS = taints.CONDITION_TAINTS
 NOSCHEDULE_KEYS = frozenset({key for by_status in CONDITION_TAINTS.values() for key in by_status.values()}
                             | {taints.UNSCHEDULABLE})
 NOEXECUTE_KEYS = (taints.NOT_READY, taints.UNREACHABLE)
