@@ -18,7 +18,7 @@ Env vars (times in seconds since the process started; a tag of the image presets
 GET and HEAD are answered (405 for another method, 404 for another path); each answer of an endpoint is
 logged on stdout as `<client address> "<METHOD> <path?query>" <status>`.
 SIGTERM and SIGINT make it exit 0 at once, during the boot delay too. Only the standard library is used,
-with tinyhttp.py beside this file: the script runs with `python -I`, outside kubelab's packages, and
+with tinyhttp.py beside this file: the script runs with `python -I -S`, outside kubelab's packages, and
 starts like a compiled app would.
 """
 
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Literal
 
 if __package__ or TYPE_CHECKING:  # imported as agent.images.demo_app (tests), or read by mypy
     from agent.images import tinyhttp
-else:  # a script under `python -I`: its directory is not on sys.path, and kubelab's packages are not used
+else:  # a script under `python -I -S`: its directory is not on sys.path, and kubelab's packages are not used
     sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
     sys.modules.setdefault("ssl", None)  # no TLS here: asyncio then goes without ssl (4.5 MB of RSS)
     import tinyhttp

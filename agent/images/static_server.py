@@ -7,7 +7,7 @@ with Content-Type, Last-Modified, ETag, 304 for If-None-Match / If-Modified-Sinc
 If-Unmodified-Since, and one byte range (206, 416). Each request is logged in nginx's combined format on
 stdout. nginx's own flags (`-g 'daemon off;'`, `-c`) are accepted and ignored. SIGTERM, SIGINT and SIGQUIT
 make it exit 0 at once. Only the standard library is used, with tinyhttp.py beside this file: the script
-runs with `python -I`, outside kubelab's packages, and starts like a compiled server would.
+runs with `python -I -S`, outside kubelab's packages, and starts like a compiled server would.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 if __package__ or TYPE_CHECKING:  # imported as agent.images.static_server (tests), or read by mypy
     from agent.images import tinyhttp
-else:  # a script under `python -I`: its directory is not on sys.path, and kubelab's packages are not used
+else:  # a script under `python -I -S`: its directory is not on sys.path, and kubelab's packages are not used
     sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
     sys.modules.setdefault("ssl", None)  # no TLS here: asyncio then goes without ssl (4.5 MB of RSS)
     import tinyhttp

@@ -3,7 +3,7 @@
 The catalog's images (demo_app.py, static_server.py) are workloads inside containers, started by the
 hundred, so they should start like a compiled binary: this module uses the standard library only and
 costs next to nothing to import (aiohttp cost 0.36 s of CPU and 34 MB per process). The scripts run with
-`python -I`, outside kubelab's packages, and import it from their own directory (see demo_app.py).
+`python -I -S`, outside kubelab's packages, and import it from their own directory (see demo_app.py).
 
 What the server does:
   - request line and headers parsed with bounded sizes: 400 for garbage, 414 for a request line over
