@@ -110,7 +110,7 @@ async def _try_get(url: str) -> tuple[int, str] | None:
 async def test_the_endpoints_answer_get_and_head_and_only_their_answers_are_logged(
         capsys: pytest.CaptureFixture[str]) -> None:
     app = make_app(Settings(version="3", readyz="never"), time.monotonic())
-    await app.listen("127.0.0.1", 0)
+    app.listen("127.0.0.1", 0)
     try:
         base = f"http://127.0.0.1:{app.addresses[0][1]}"
         status, text = await _get(base + "/?who=me")
@@ -121,7 +121,7 @@ async def test_the_endpoints_answer_get_and_head_and_only_their_answers_are_logg
         assert await _get(base + "/nope") == (404, "404: Not Found")
         assert await _get(base + "/healthz", "POST") == (405, "405: Method Not Allowed")
     finally:
-        await app.close()
+        await asyncio.to_thread(app.close)
     assert capsys.readouterr().out.splitlines() == [
         '127.0.0.1 "GET /?who=me" 200', '127.0.0.1 "HEAD /healthz" 200', '127.0.0.1 "GET /readyz" 503']
 
