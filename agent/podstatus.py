@@ -105,13 +105,25 @@ class PodStatusReporter:
         self._start_time = time.time()
         self._posted: core_pb2.PodStatus | None = None
         self._posted_version = 0  # the pod's resourceVersion our last status write made
+        self._writing = 0  # status writes in flight
+        self._seen_while_writing: tuple[int, core_pb2.PodStatus | None] = (0, None)
 
     def observe(self, pod: core_pb2.Pod) -> None:
         """The pod as the API has it now: if someone else rewrote its status after our last write
         (the node lifecycle controller marks pods not ready while their node is silent), post ours
-        again, as the kubelet's status manager does when the API's status differs from its own."""
+        again, as the kubelet's status manager does when the API's status differs from its own.
+
+        While a write of ours is in flight, its own watch event can arrive before its reply: what is
+        seen then is judged once the reply tells which version that write made."""
         version = int(pod.metadata.resource_version or 0)
-        if self._posted is not None and version > self._posted_version and pod.status != self._posted:
+        if self._writing:
+            if version > self._seen_while_writing[0]:
+                self._seen_while_writing = (version, pod.status)
+            return
+        self._judge(version, pod.status)
+
+    def _judge(self, version: int, status: core_pb2.PodStatus) -> None:
+        if self._posted is not None and version > self._posted_version and status != self._posted:
             log.info("pod.status_overwritten", pod=self.worker.key)
             self._posted = None
             self.mark_dirty()
@@ -165,6 +177,7 @@ class PodStatusReporter:
         update.CopyFrom(pod)
         update.metadata.resource_version = ""
         update.status.CopyFrom(status)
+        self._writing += 1
         try:
             written = await self.context.client.update_status(update)
             self._posted = status
@@ -174,3 +187,9 @@ class PodStatusReporter:
                 return  # deleted meanwhile
             log.warning("pod.status_not_written", pod=self.worker.key, error=error.message)
             self._dirty.set()
+        finally:
+            self._writing -= 1
+            if not self._writing:
+                (version, seen), self._seen_while_writing = self._seen_while_writing, (0, None)
+                if seen is not None:
+                    self._judge(version, seen)

@@ -42,7 +42,9 @@ unparseable name InvalidImageName, both in the kubelet's words.
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import py_compile
 import re
 import shutil
 import subprocess
@@ -60,6 +62,13 @@ CATALOG_SUMMARY = "nginx, busybox, kubelab/demo:TAG"
 NGINX_PATHS = frozenset({"library/nginx", "nginx", "nginx-slim", "google_containers/nginx-slim"})
 BUSYBOX_PATHS = frozenset({"library/busybox", "busybox", "google_containers/busybox", "e2e-test-images/busybox"})
 DEMO_PATHS = frozenset({"kubelab/demo"})
+# How the Python images run: isolated from the environment and the user's site (-I), and without the
+# `site` module (-S): they use the standard library only, and `site` with the .pth files of the
+# interpreter's site-packages can cost a start more than the program itself.
+PYTHON_FLAGS = ("-I", "-S")
+# The modules the Python images import from their own directory (compiled once per node, see
+# `compile_image_modules`).
+IMAGE_MODULES = ("tinyhttp.py",)
 
 DEMO_PRESETS: dict[str, tuple[tuple[str, str], ...]] = {
     "latest": (("VERSION", "1"),),
@@ -129,8 +138,9 @@ class HostTools:
 
 
 def discover_host_tools() -> HostTools:
-    """Look at this host once (blocking: runs `busybox --list`)."""
+    """Look at this host once (blocking: runs `busybox --list`, compiles the images' modules)."""
     images_dir = str(Path(__file__).resolve().parent)
+    compile_image_modules(images_dir)
     python_paths = tuple(dict.fromkeys(
         os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix) if p))
     busybox = shutil.which("busybox") or ""
@@ -141,6 +151,23 @@ def discover_host_tools() -> HostTools:
         applets = tuple(name for name in listed.stdout.split() if re.fullmatch(r"[A-Za-z0-9_.\[-]+", name))
     return HostTools(python=sys.executable, python_paths=python_paths, images_dir=images_dir,
                      busybox=busybox, busybox_applets=applets)
+
+
+def compile_image_modules(images_dir: str) -> list[str]:
+    """Write the bytecode of the images' modules beside them, once per agent, and return what was
+    written. A container cannot keep what it compiles (its writes land in its own upper layer, or
+    on a read-only bind), so without this every start of a Python image compiles them again.
+    Best effort (blocking): a read-only install, with its bytecode made by pip, is left as it is."""
+    written = []
+    for name in IMAGE_MODULES:
+        source = os.path.join(images_dir, name)
+        cached = importlib.util.cache_from_source(source)
+        try:
+            py_compile.compile(source, cfile=cached, doraise=True)  # replaced atomically
+        except (OSError, py_compile.PyCompileError):
+            continue
+        written.append(cached)
+    return written
 
 
 def resolve(image: str, host: HostTools) -> ImageConfig:
@@ -178,7 +205,8 @@ def _python_image(host: HostTools) -> tuple[str, ...]:
 
 def _nginx(ref: ImageReference, host: HostTools) -> ImageConfig:
     server = os.path.join(host.images_dir, "static_server.py")
-    shim = f'#!/bin/sh\n# kubelab: nginx is a static file server in this catalog\nexec {host.python} -I {server} "$@"\n'
+    shim = ("#!/bin/sh\n# kubelab: nginx is a static file server in this catalog\n"
+            f'exec {host.python} {" ".join(PYTHON_FLAGS)} {server} "$@"\n')
     return ImageConfig(
         reference=str(ref),
         entrypoint=(),
@@ -238,7 +266,7 @@ def _demo(ref: ImageReference, host: HostTools, image: str) -> ImageConfig:
     app = os.path.join(host.images_dir, "demo_app.py")
     return ImageConfig(
         reference=str(ref),
-        entrypoint=(host.python, "-I", app),
+        entrypoint=(host.python, *PYTHON_FLAGS, app),
         cmd=(),
         env=(("PATH", DEFAULT_PATH), ("PORT", "3000"), *preset),
         host_paths=_python_image(host),

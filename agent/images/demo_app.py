@@ -18,7 +18,7 @@ Env vars (times in seconds since the process started; a tag of the image presets
 GET and HEAD are answered (405 for another method, 404 for another path); each answer of an endpoint is
 logged on stdout as `<client address> "<METHOD> <path?query>" <status>`.
 SIGTERM and SIGINT make it exit 0 at once, during the boot delay too. Only the standard library is used,
-with tinyhttp.py beside this file: the script runs with `python -I`, outside kubelab's packages, and
+with tinyhttp.py beside this file: the script runs with `python -I -S`, outside kubelab's packages, and
 starts like a compiled app would.
 """
 
@@ -26,32 +26,30 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 if __package__ or TYPE_CHECKING:  # imported as agent.images.demo_app (tests), or read by mypy
     from agent.images import tinyhttp
-else:  # a script under `python -I`: its directory is not on sys.path, and kubelab's packages are not used
+else:  # a script under `python -I -S`: its directory is not on sys.path, and kubelab's packages are not used
     sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-    sys.modules.setdefault("ssl", None)  # no TLS here: asyncio then goes without ssl (4.5 MB of RSS)
     import tinyhttp
 
-import asyncio
 import signal
 import socket
+import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 
 Mode = Literal["always", "never", "flaky"]
 MODES: tuple[Mode, ...] = ("always", "never", "flaky")
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 class SettingsError(ValueError):
     pass
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
+class Settings(NamedTuple):
     port: int = 3000
     version: str = "1"
     boot_delay: float = 0.0
@@ -147,6 +145,12 @@ class Health:
         return uptime % s.flaky_period < s.flaky_period - s.flaky_down
 
 
+def say(line: str) -> None:
+    """One line on stdout, whole: connections answer from threads of their own."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
 def make_app(settings: Settings, started: float) -> tinyhttp.Server:
     health = Health(settings)
     hostname = socket.gethostname()
@@ -154,78 +158,68 @@ def make_app(settings: Settings, started: float) -> tinyhttp.Server:
     def uptime() -> float:
         return time.monotonic() - started
 
-    async def index(request: tinyhttp.Request) -> tinyhttp.Response:
+    def index(request: tinyhttp.Request) -> tinyhttp.Response:
         text = (f"{settings.banner}\n"
                 f"hostname: {hostname}\n"
                 f"uptime: {uptime():.0f}s\n")
         return tinyhttp.text(text)
 
-    async def healthz(request: tinyhttp.Request) -> tinyhttp.Response:
+    def healthz(request: tinyhttp.Request) -> tinyhttp.Response:
         if health.healthy(uptime()):
             return tinyhttp.text("ok\n")
         return tinyhttp.text("unhealthy\n", 500)
 
-    async def readyz(request: tinyhttp.Request) -> tinyhttp.Response:
+    def readyz(request: tinyhttp.Request) -> tinyhttp.Response:
         if health.ready(uptime()):
             return tinyhttp.text("ready\n")
         return tinyhttp.text("not ready\n", 503)
 
-    routes: dict[str, Callable[[tinyhttp.Request], Awaitable[tinyhttp.Response]]] = {
+    routes: dict[str, Callable[[tinyhttp.Request], tinyhttp.Response]] = {
         "/": index, "/healthz": healthz, "/readyz": readyz}
 
-    async def route(request: tinyhttp.Request) -> tinyhttp.Response:
+    def route(request: tinyhttp.Request) -> tinyhttp.Response:
         """404 and 405 are not logged: only the endpoints' answers are."""
         endpoint = routes.get(request.path)
         if endpoint is None:
             return tinyhttp.text("404: Not Found", 404)
         if request.method not in ("GET", "HEAD"):
             return tinyhttp.text("405: Method Not Allowed", 405, headers={"Allow": "GET,HEAD"})
-        response = await endpoint(request)
-        print(f'{request.remote} "{request.method} {request.path_qs}" {response.status}', flush=True)
+        with lock:  # Health counts requests: one at a time
+            response = endpoint(request)
+        say(f'{request.remote} "{request.method} {request.path_qs}" {response.status}')
         return response
 
+    lock = threading.Lock()
     return tinyhttp.Server(route)
 
 
-async def serve(settings: Settings) -> int:
+def serve(settings: Settings) -> int:
+    """Run the app until SIGTERM or SIGINT (exit 0) or EXIT_AFTER (EXIT_CODE), in the main thread."""
     started = time.monotonic()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    print(f"{settings.banner} starting (pid {os.getpid()})", flush=True)
-
-    async def sleep_or_stop(seconds: float) -> bool:
-        """True when stopped before `seconds` passed."""
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=seconds)
-            return True
-        except TimeoutError:
-            return False
-
+    tinyhttp.hold_signals(STOP_SIGNALS)  # before the server's threads start: they inherit it
+    say(f"{settings.banner} starting (pid {os.getpid()})")
     if settings.boot_delay > 0:
-        print(f"booting: listening in {settings.boot_delay:g}s", flush=True)
-        if await sleep_or_stop(settings.boot_delay):
-            print("stopping on signal while booting", flush=True)
+        say(f"booting: listening in {settings.boot_delay:g}s")
+        if tinyhttp.wait_signal(STOP_SIGNALS, settings.boot_delay) is not None:
+            say("stopping on signal while booting")
             return 0
     app = make_app(settings, started)
-    await app.listen(None, settings.port)  # every address, IPv4 and IPv6
-    print(f"{settings.banner} listening on :{settings.port}", flush=True)
+    app.listen(None, settings.port)  # every address, IPv4 and IPv6
+    say(f"{settings.banner} listening on :{settings.port}")
     code = 0
     try:
         if settings.exit_after is not None:
             remaining = settings.exit_after - (time.monotonic() - started)
-            if not await sleep_or_stop(max(0.0, remaining)):
-                print(f"exiting with code {settings.exit_code} after {settings.exit_after:g}s (EXIT_AFTER)",
-                      flush=True)
+            if tinyhttp.wait_signal(STOP_SIGNALS, max(0.0, remaining)) is None:
+                say(f"exiting with code {settings.exit_code} after {settings.exit_after:g}s (EXIT_AFTER)")
                 code = settings.exit_code
             else:
-                print("stopping on signal", flush=True)
+                say("stopping on signal")
         else:
-            await stop.wait()
-            print("stopping on signal", flush=True)
+            tinyhttp.wait_signal(STOP_SIGNALS, None)
+            say("stopping on signal")
     finally:
-        await app.close(grace=1)  # requests in progress may finish; idle keep-alive connections close
+        app.close(grace=1)  # requests in progress may finish; idle keep-alive connections close
     return code
 
 
@@ -235,7 +229,7 @@ def main() -> int:
     except SettingsError as error:
         print(f"kubelab demo: {error}", file=sys.stderr, flush=True)
         return 2
-    return asyncio.run(serve(settings))
+    return serve(settings)
 
 
 if __name__ == "__main__":

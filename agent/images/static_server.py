@@ -7,23 +7,21 @@ with Content-Type, Last-Modified, ETag, 304 for If-None-Match / If-Modified-Sinc
 If-Unmodified-Since, and one byte range (206, 416). Each request is logged in nginx's combined format on
 stdout. nginx's own flags (`-g 'daemon off;'`, `-c`) are accepted and ignored. SIGTERM, SIGINT and SIGQUIT
 make it exit 0 at once. Only the standard library is used, with tinyhttp.py beside this file: the script
-runs with `python -I`, outside kubelab's packages, and starts like a compiled server would.
+runs with `python -I -S`, outside kubelab's packages, and starts like a compiled server would.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 if __package__ or TYPE_CHECKING:  # imported as agent.images.static_server (tests), or read by mypy
     from agent.images import tinyhttp
-else:  # a script under `python -I`: its directory is not on sys.path, and kubelab's packages are not used
+else:  # a script under `python -I -S`: its directory is not on sys.path, and kubelab's packages are not used
     sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-    sys.modules.setdefault("ssl", None)  # no TLS here: asyncio then goes without ssl (4.5 MB of RSS)
     import tinyhttp
 
-import asyncio
 import contextlib
 import glob
 import mimetypes
@@ -31,7 +29,6 @@ import re
 import signal
 import socket
 import stat
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 CONF_GLOB = "/etc/nginx/conf.d/*.conf"
@@ -42,8 +39,7 @@ _LISTEN = re.compile(r"^\s*listen\s+(?:\[[0-9a-fA-F:]*\]:|[0-9.]+:)?(\d+)\b[^;]*
 _ROOT = re.compile(r"\broot\s+([^;\s]+)\s*;")
 
 
-@dataclass(frozen=True, slots=True)
-class ServerConfig:
+class ServerConfig(NamedTuple):
     ports: tuple[int, ...] = (80,)
     root: str = DEFAULT_ROOT
 
@@ -83,8 +79,14 @@ def combined_log(request: tinyhttp.Request, response: tinyhttp.Response, sent: i
     stamp = datetime.now(UTC).strftime("%d/%b/%Y:%H:%M:%S +0000")
     referer = request.headers.get("referer", "-")
     agent = request.headers.get("user-agent", "-")
-    print(f'{request.remote} - - [{stamp}] "{request.method} {request.path_qs} HTTP/{request.version}" '
-          f'{response.status} {sent} "{referer}" "{agent}"', flush=True)
+    log_line(f'{request.remote} - - [{stamp}] "{request.method} {request.path_qs} HTTP/{request.version}" '
+             f'{response.status} {sent} "{referer}" "{agent}"')
+
+
+def log_line(line: str) -> None:
+    """One line on stdout, whole: connections answer from threads of their own."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
 
 
 def _byte_range(header: str, size: int) -> tuple[int, int] | None:
@@ -116,7 +118,7 @@ def make_app(config: ServerConfig) -> tinyhttp.Server:
     root = os.path.normpath(config.root)
     inside = root if root.endswith("/") else root + "/"
 
-    async def serve_file(request: tinyhttp.Request) -> tinyhttp.Response:
+    def serve_file(request: tinyhttp.Request) -> tinyhttp.Response:
         if request.method not in ("GET", "HEAD"):
             return error_page(405, {"Allow": "GET, HEAD"})
         path = request.path
@@ -189,22 +191,22 @@ def _file_response(request: tinyhttp.Request, file: BinaryIO, name: str) -> tiny
     return tinyhttp.Response(206, headers=headers, stream=file, stream_length=last - first + 1)
 
 
-async def serve(config: ServerConfig) -> int:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
-        loop.add_signal_handler(signum, stop.set)
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
+
+
+def serve(config: ServerConfig) -> int:
+    tinyhttp.hold_signals(STOP_SIGNALS)  # before the server's threads start: they inherit it
     app = make_app(config)
     for port in config.ports:
-        await app.listen("0.0.0.0", port)
+        app.listen("0.0.0.0", port)
         if socket.has_ipv6:
             with contextlib.suppress(OSError):  # no IPv6 in this network namespace
-                await app.listen("::", port)
+                app.listen("::", port)
     ports = " ".join(str(p) for p in config.ports)
-    print(f"[notice] 1#1: nginx (kubelab static server) serving {config.root} on port {ports}", flush=True)
-    await stop.wait()
-    print("[notice] 1#1: signal received, exiting", flush=True)
-    await app.close(grace=1)
+    log_line(f"[notice] 1#1: nginx (kubelab static server) serving {config.root} on port {ports}")
+    tinyhttp.wait_signal(STOP_SIGNALS, None)
+    log_line("[notice] 1#1: signal received, exiting")
+    app.close(grace=1)
     return 0
 
 
@@ -223,7 +225,7 @@ def main(argv: list[str]) -> int:
     if "-t" in argv:
         print("nginx: configuration file /etc/nginx/nginx.conf test is successful", file=sys.stderr)
         return 0
-    return asyncio.run(serve(config))
+    return serve(config)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
-"""tinyhttp: a small HTTP/1.1 server on asyncio streams, for the programs of kubelab's image catalog.
+"""tinyhttp: a small HTTP/1.1 server, a thread per connection, for the programs of kubelab's image catalog.
 
 The catalog's images (demo_app.py, static_server.py) are workloads inside containers, started by the
-hundred, so they should start like a compiled binary: this module uses the standard library only and
-costs next to nothing to import (aiohttp cost 0.36 s of CPU and 34 MB per process). The scripts run with
-`python -I`, outside kubelab's packages, and import it from their own directory (see demo_app.py).
+hundred, so they should start like a compiled binary: this module uses the standard library only and costs
+next to nothing to import (aiohttp cost 0.36 s of CPU and 34 MB per process; asyncio alone, ~35 ms of CPU at
+each start). The scripts run with `python -I -S`, outside kubelab's packages, and import it from their own
+directory (see demo_app.py).
 
 What the server does:
   - request line and headers parsed with bounded sizes: 400 for garbage, 414 for a request line over
@@ -20,23 +21,23 @@ What the server does:
   - close(): stops listening, closes idle connections, lets requests in progress finish within a grace, then
     aborts what is left
 
-Routing and methods (405) are the handler's: it gets every well-formed request.
+Routing and methods (405) are the handler's: it gets every well-formed request, in the connection's own
+thread (a slow handler holds up its connection only). The scripts' main thread waits for its signals with
+`hold_signals` and `wait_signal`, which keep them from the connections' threads.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import re
+import signal
 import socket
 import sys
+import threading
 import time
-import traceback
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlsplit
+from collections.abc import Callable, Iterable
 
+TYPE_CHECKING = False  # typing costs milliseconds at each container start
 if TYPE_CHECKING:
     from typing import BinaryIO
 
@@ -45,6 +46,7 @@ MAX_HEADERS = 100
 MAX_DROPPED_BODY = 1 << 20  # a larger request body is not read: the connection closes after the answer
 CHUNK = 64 * 1024
 KEEPALIVE_TIMEOUT = 75.0  # seconds an idle connection (or a request's head in transit) may take
+BACKLOG = 100  # asyncio.start_server's
 
 REASONS = {
     100: "Continue", 200: "OK", 204: "No Content", 206: "Partial Content", 301: "Moved Permanently",
@@ -57,19 +59,23 @@ REASONS = {
 _TOKEN = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 _REQUEST_LINE = re.compile(rb"(" + _TOKEN + rb") ([\x21-\x7e]+) HTTP/([0-9])\.([0-9])\r?\n")
 _HEADER_LINE = re.compile(rb"(" + _TOKEN + rb"):[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*?)[ \t]*\r?\n")
+_HEX = frozenset("0123456789abcdefABCDEF")
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-@dataclass(slots=True)
 class Request:
-    method: str  # as sent: GET, HEAD...
-    target: str  # the request target as sent: "/a%20b?x=1"
-    version: str  # "1.1", "1.0"
-    headers: dict[str, str]  # names lower-cased; a repeated header's values joined with ", "
-    remote: str  # the peer's address ("127.0.0.1", "::1"), "" when unknown
-    raw_path: str = ""  # the target's path as sent ("/a%20b"); for an absolute-form target, its path
-    query: str = ""  # after "?", as sent
+    __slots__ = ("headers", "method", "query", "raw_path", "remote", "target", "version")
+
+    def __init__(self, method: str, target: str, version: str, headers: dict[str, str], remote: str,
+                 raw_path: str = "", query: str = "") -> None:
+        self.method = method  # as sent: GET, HEAD...
+        self.target = target  # the request target as sent: "/a%20b?x=1"
+        self.version = version  # "1.1", "1.0"
+        self.headers = headers  # names lower-cased; a repeated header's values joined with ", "
+        self.remote = remote  # the peer's address ("127.0.0.1", "::1"), "" when unknown
+        self.raw_path = raw_path  # the target's path as sent ("/a%20b"); for an absolute-form target, its path
+        self.query = query  # after "?", as sent
 
     @property
     def path(self) -> str:
@@ -81,20 +87,23 @@ class Request:
         return f"{self.raw_path}?{self.query}" if self.query else self.raw_path
 
 
-@dataclass(slots=True)
 class Response:
-    status: int = 200
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)  # Content-Type, Location...: the server adds the rest
-    stream: BinaryIO | None = None  # instead of body: `stream_length` bytes read from this open file, then closed
-    stream_length: int = 0
+    __slots__ = ("body", "headers", "status", "stream", "stream_length")
+
+    def __init__(self, status: int = 200, body: bytes = b"", headers: dict[str, str] | None = None,
+                 stream: BinaryIO | None = None, stream_length: int = 0) -> None:
+        self.status = status
+        self.body = body
+        self.headers = headers if headers is not None else {}  # Content-Type, Location...: the server adds the rest
+        self.stream = stream  # instead of body: `stream_length` bytes read from this open file, then closed
+        self.stream_length = stream_length
 
     @property
     def content_length(self) -> int:
         return self.stream_length if self.stream is not None else len(self.body)
 
 
-Handler = Callable[[Request], Awaitable[Response]]
+Handler = Callable[[Request], Response]
 AccessLog = Callable[[Request, Response, int], None]  # request, response, body bytes sent (after sending)
 
 
@@ -105,6 +114,29 @@ def text(content: str, status: int = 200, *, content_type: str = "text/plain; ch
 
 def default_error(status: int) -> Response:
     return text(f"{status}: {REASONS.get(status, 'Error')}", status)
+
+
+def unquote(value: str) -> str:
+    """Percent-decoding as urllib.parse.unquote does it (UTF-8, invalid sequences replaced)."""
+    if "%" not in value:
+        return value
+    first, *rest = value.split("%")
+    data = bytearray(first.encode())
+    for part in rest:
+        if len(part) >= 2 and part[0] in _HEX and part[1] in _HEX:
+            data.append(int(part[:2], 16))
+            data += part[2:].encode()
+        else:
+            data += b"%" + part.encode()
+    return data.decode("utf-8", "replace")
+
+
+def split_absolute(target: str) -> tuple[str, str]:
+    """(path, query) of an absolute-form target ("http://host/p?q"), as urllib.parse.urlsplit gives them."""
+    rest = target.partition("://")[2]
+    ends = [index for index in (rest.find("/"), rest.find("?")) if index >= 0]
+    path, _, query = rest[min(ends, default=len(rest)):].partition("?")
+    return path, query
 
 
 def http_date(seconds: float) -> str:
@@ -134,17 +166,91 @@ def parse_http_date(value: str) -> int | None:
     return days * 86400 + hour * 3600 + minute * 60 + second
 
 
+def hold_signals(signums: Iterable[int]) -> None:
+    """Keep these signals pending for `wait_signal` instead of delivering them: call it in the main thread
+    before any other thread starts, as threads inherit it."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, set(signums))
+
+
+def wait_signal(signums: Iterable[int], timeout: float | None) -> int | None:
+    """The first of the held signals to arrive, or None after `timeout` seconds (None: no limit)."""
+    wanted = set(signums)
+    if timeout is None:
+        return signal.sigwait(wanted)
+    info = signal.sigtimedwait(wanted, max(0.0, timeout))
+    return info.si_signo if info is not None else None
+
+
 class _BadRequest(Exception):
     def __init__(self, status: int) -> None:
         super().__init__(status)
         self.status = status
 
 
-@dataclass(eq=False, slots=True)
+class _Incomplete(Exception):
+    """The peer ended the connection in the middle of a request."""
+
+
+class _Reader:
+    """Buffered reads from a connection, each within the deadline set for the request."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.buffer = bytearray()
+        self.deadline = 0.0
+
+    def _fill(self) -> bool:
+        """More data into the buffer; False at the end of the stream; TimeoutError past the deadline."""
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("request timed out")
+        self.sock.settimeout(remaining)
+        data = self.sock.recv(CHUNK)
+        if not data:
+            return False
+        self.buffer += data
+        return True
+
+    def line(self, too_long: int) -> bytes:
+        """One line with its LF; b"" at the end of the stream; _BadRequest(too_long) over MAX_LINE."""
+        searched = 0
+        while True:
+            end = self.buffer.find(b"\n", searched)
+            if end >= 0:
+                if end + 1 > MAX_LINE + 2:
+                    raise _BadRequest(too_long)
+                line = bytes(self.buffer[:end + 1])
+                del self.buffer[:end + 1]
+                return line
+            if len(self.buffer) > MAX_LINE + 2:
+                raise _BadRequest(too_long)
+            searched = len(self.buffer)
+            if not self._fill():
+                if self.buffer:
+                    raise _Incomplete
+                return b""
+
+    def skip(self, count: int) -> None:
+        """Read and drop `count` bytes."""
+        while count:
+            if not self.buffer and not self._fill():
+                raise _Incomplete
+            taken = min(count, len(self.buffer))
+            del self.buffer[:taken]
+            count -= taken
+
+
 class _Connection:
-    writer: asyncio.StreamWriter
-    task: asyncio.Task[None] | None
-    idle: bool = True  # waiting for (the head of) the next request
+    __slots__ = ("idle", "sock", "thread")
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.idle = True  # waiting for (the head of) the next request
+        self.thread = threading.current_thread()
+
+    def abort(self) -> None:
+        """End it from another thread: its blocked reads and writes return at once."""
+        _shutdown(self.sock)
 
 
 class Server:
@@ -158,87 +264,135 @@ class Server:
         self.server_header = server_header
         self.error_response = error_response
         self.keepalive_timeout = keepalive_timeout
-        self._servers: list[asyncio.Server] = []
+        self._listeners: list[tuple[socket.socket, threading.Thread]] = []
         self._connections: set[_Connection] = set()
+        self._lock = threading.Lock()
         self._closing = False
         self._date = (0, "")
 
-    async def listen(self, host: str | None, port: int) -> None:
+    def listen(self, host: str | None, port: int) -> None:
         """Listen on `host` (None: every address, IPv4 and IPv6) and `port` (0: any free one, see addresses;
         with host None each family gets its own)."""
-        # None is 0.0.0.0 and :: (what getaddrinfo gives for it), spelled out: asyncio resolves numeric hosts
-        # itself, but None in a thread pool, which would cost this process a thread
-        hosts: str | list[str] = host if host is not None else ["0.0.0.0", "::"] if socket.has_ipv6 else "0.0.0.0"
-        server = await asyncio.start_server(self._serve_connection, hosts, port, reuse_address=True,
-                                            limit=MAX_LINE + 2)
-        self._servers.append(server)
+        hosts = [host] if host is not None else ["0.0.0.0", "::"] if socket.has_ipv6 else ["0.0.0.0"]
+        bound: list[socket.socket] = []
+        try:
+            for name in hosts:
+                for family, kind, proto, address in _addresses(name, port):
+                    listener = socket.socket(family, kind, proto)
+                    bound.append(listener)
+                    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                    if family == socket.AF_INET6:
+                        listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                    try:
+                        listener.bind(address)
+                    except OSError as error:
+                        raise OSError(error.errno, f"error while attempting to bind on address {address!r}: "
+                                                   f"{(error.strerror or '').lower()}") from None
+                    listener.listen(BACKLOG)
+        except BaseException:
+            for listener in bound:
+                listener.close()
+            raise
+        for listener in bound:
+            thread = threading.Thread(target=self._accept, args=(listener,), name="tinyhttp-accept", daemon=True)
+            self._listeners.append((listener, thread))
+            thread.start()
 
     @property
     def addresses(self) -> list[tuple[str, int]]:
         """(host, port) of every listening socket."""
-        return [sock.getsockname()[:2] for server in self._servers for sock in server.sockets]
+        return [listener.getsockname()[:2] for listener, _ in self._listeners]
 
-    async def close(self, grace: float = 1.0) -> None:
+    def close(self, grace: float = 1.0) -> None:
         """Stop listening, close idle connections, give requests in progress `grace` seconds, abort the rest."""
-        self._closing = True
-        for server in self._servers:
-            server.close()
-        for connection in list(self._connections):
-            if connection.idle:
-                connection.writer.close()
-        tasks = {c.task for c in self._connections if c.task is not None}
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=grace)
-            for connection in list(self._connections):
-                if connection.task in pending:
-                    connection.writer.transport.abort()
-            if pending:
-                _, pending = await asyncio.wait(pending, timeout=0.5)
-                for task in pending:  # a handler that does not return
-                    task.cancel()
-        for server in self._servers:
-            with contextlib.suppress(TimeoutError):  # 3.12+ waits for connections too: they are closed
-                async with asyncio.timeout(1):
-                    await server.wait_closed()
+        with self._lock:
+            self._closing = True
+            idle = [c for c in self._connections if c.idle]
+            busy = [c.thread for c in self._connections if not c.idle]
+        for listener, _ in self._listeners:
+            _shutdown(listener)  # wakes its accept()
+        for connection in idle:
+            connection.abort()
+        deadline = time.monotonic() + grace
+        for thread in busy:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            left = list(self._connections)
+        for connection in left:
+            connection.abort()
+        for connection in left:  # a handler that does not return keeps its thread (a daemon)
+            connection.thread.join(0.5)
+        for listener, thread in self._listeners:
+            thread.join(1)
+            listener.close()
+        self._listeners.clear()
+
+    # ---- accepting -----------------------------------------------------------------------------------------
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                sock, peer = listener.accept()
+            except OSError:
+                if self._closing:
+                    return
+                time.sleep(0.01)  # EMFILE and the like: try again
+                continue
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as asyncio does
+            remote = str(peer[0]) if isinstance(peer, tuple) and peer else ""
+            threading.Thread(target=self._serve_connection, args=(sock, remote), name="tinyhttp-connection",
+                             daemon=True).start()
 
     # ---- one connection ---------------------------------------------------------------------------------
 
-    async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        connection = _Connection(writer, asyncio.current_task())
-        self._connections.add(connection)
-        peer = writer.get_extra_info("peername")
-        remote = str(peer[0]) if isinstance(peer, tuple) and peer else ""
+    def _serve_connection(self, sock: socket.socket, remote: str) -> None:
+        connection = _Connection(sock)
+        with self._lock:
+            if self._closing:
+                sock.close()
+                return
+            self._connections.add(connection)
+        reader = _Reader(sock)
+        linger = True  # drain the peer's leftovers before closing, unless it closed first
         try:
-            while not self._closing:
-                connection.idle = True
-                try:
-                    async with asyncio.timeout(self.keepalive_timeout):
-                        request = await self._read_request(reader, remote)
-                    if request is None:
+            while True:
+                with self._lock:
+                    if self._closing:
                         break
-                    connection.idle = False
-                    keep_alive = await self._read_body(reader, writer, request)
+                    connection.idle = True
+                try:
+                    reader.deadline = time.monotonic() + self.keepalive_timeout
+                    request = self._read_request(reader, remote)
+                    if request is None:
+                        linger = False
+                        break
+                    with self._lock:
+                        connection.idle = False
+                    keep_alive = self._read_body(reader, sock, request)
                 except _BadRequest as error:
-                    await self._send(writer, None, self.error_response(error.status), keep_alive=False)
+                    self._send(sock, None, self.error_response(error.status), keep_alive=False)
                     break
-                response = await self._respond(request)
+                response = self._respond(request)
                 keep_alive = keep_alive and not self._closing
-                sent = await self._send(writer, request, response, keep_alive=keep_alive)
+                sent = self._send(sock, request, response, keep_alive=keep_alive)
                 if self.access_log is not None:
                     self.access_log(request, response, sent)
                 if not keep_alive:
                     break
-        except (OSError, asyncio.IncompleteReadError):  # ConnectionError, TimeoutError, a file that failed to read
-            pass  # the peer went away or was too slow, or the answer cannot be finished: the connection ends
+        except (OSError, _Incomplete):  # ConnectionError, TimeoutError, a file that failed to read
+            linger = False  # the peer went away or was too slow, or the answer cannot be finished
         finally:
-            self._connections.discard(connection)
-            writer.close()
+            with self._lock:
+                self._connections.discard(connection)
+            if linger:
+                _lingering_close(sock)
+            sock.close()
 
-    async def _read_request(self, reader: asyncio.StreamReader, remote: str) -> Request | None:
+    def _read_request(self, reader: _Reader, remote: str) -> Request | None:
         """The next request's head; None when the peer closed the connection between requests."""
         line = b""
         for _ in range(8):  # empty lines before a request line are allowed (RFC 9112 2.2)
-            line = await _read_line(reader, 414)
+            line = reader.line(414)
             if not line:
                 return None
             if line not in (b"\r\n", b"\n"):
@@ -251,9 +405,9 @@ class Server:
             raise _BadRequest(505)
         headers: dict[str, str] = {}
         for _ in range(MAX_HEADERS + 1):
-            line = await _read_line(reader, 431)
+            line = reader.line(431)
             if not line:
-                raise asyncio.IncompleteReadError(b"", None)
+                raise _Incomplete
             if line in (b"\r\n", b"\n"):
                 break
             header = _HEADER_LINE.fullmatch(line)
@@ -272,13 +426,13 @@ class Server:
         elif target_text == "*":  # OPTIONS *
             request.raw_path = "*"
         elif target_text.lower().startswith(("http://", "https://")):  # absolute-form, as to a proxy
-            parts = urlsplit(target_text)
-            request.raw_path, request.query = parts.path or "/", parts.query
+            path, request.query = split_absolute(target_text)
+            request.raw_path = path or "/"
         else:
             raise _BadRequest(400)
         return request
 
-    async def _read_body(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: Request) -> bool:
+    def _read_body(self, reader: _Reader, sock: socket.socket, request: Request) -> bool:
         """Read and drop the request's body; whether the connection can serve another request after this one."""
         headers = request.headers
         connection = {token.strip().lower() for token in headers.get("connection", "").split(",")}
@@ -294,31 +448,36 @@ class Server:
             return False
         if length:
             if headers.get("expect", "").lower() == "100-continue":
-                writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-            async with asyncio.timeout(self.keepalive_timeout):
-                await reader.readexactly(length)
+                sock.settimeout(None)
+                sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+            reader.deadline = time.monotonic() + self.keepalive_timeout
+            reader.skip(length)
         return keep_alive
 
-    async def _respond(self, request: Request) -> Response:
+    def _respond(self, request: Request) -> Response:
         try:
-            return await self.handler(request)
+            return self.handler(request)
         except Exception:
-            print(f"tinyhttp: error handling {request.method} {request.target}:", file=sys.stderr)
-            traceback.print_exc()
-            sys.stderr.flush()
+            import traceback  # only for this
+
+            with self._lock:
+                print(f"tinyhttp: error handling {request.method} {request.target}:", file=sys.stderr)
+                traceback.print_exc()
+                sys.stderr.flush()
             return self.error_response(500)
 
     def _now(self) -> str:
         second = int(time.time())
-        if self._date[0] != second:
-            self._date = (second, http_date(second))
-        return self._date[1]
+        date = self._date
+        if date[0] != second:
+            date = self._date = (second, http_date(second))
+        return date[1]
 
-    async def _send(self, writer: asyncio.StreamWriter, request: Request | None, response: Response, *,
-                    keep_alive: bool) -> int:
+    def _send(self, sock: socket.socket, request: Request | None, response: Response, *, keep_alive: bool) -> int:
         """Write the response; the number of body bytes sent."""
         stream = response.stream
         try:
+            sock.settimeout(None)  # as long as the peer reads (close() ends it after its grace)
             status = response.status
             lines = [f"HTTP/1.1 {status} {REASONS.get(status, 'Unknown')}"]
             if self.server_header and "Server" not in response.headers:
@@ -334,44 +493,59 @@ class Server:
                 lines.append("Connection: keep-alive")
             head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
             if bodiless or (request is not None and request.method == "HEAD"):
-                writer.write(head)
-                await writer.drain()
+                sock.sendall(head)
                 return 0
             if stream is None:
-                writer.write(head + response.body)
-                await writer.drain()
+                sock.sendall(head + response.body)
                 return len(response.body)
             remaining = response.stream_length
             sent = 0
             while remaining > 0:
                 chunk = stream.read(min(CHUNK, remaining))
                 if not chunk:  # the file got shorter than announced: the peer must not wait for the rest
-                    writer.transport.abort()
+                    sock.shutdown(socket.SHUT_RDWR)
                     raise ConnectionAbortedError("file shorter than its Content-Length")
-                writer.write(head + chunk if head else chunk)
+                sock.sendall(head + chunk if head else chunk)
                 head = b""
                 remaining -= len(chunk)
                 sent += len(chunk)
-                await writer.drain()
             if head:
-                writer.write(head)
-                await writer.drain()
+                sock.sendall(head)
             return sent
         finally:
             if stream is not None:
                 stream.close()
 
 
-async def _read_line(reader: asyncio.StreamReader, too_long: int) -> bytes:
-    """One line with its LF; b"" at the end of the stream; _BadRequest(too_long) over MAX_LINE."""
+_Address = tuple[int, int, int, "tuple[str, int] | tuple[str, int, int, int] | tuple[int, bytes]"]
+
+
+def _addresses(host: str, port: int) -> list[_Address]:
+    """Where to listen for `host`: a numeric address as it is (as asyncio does it, and no resolver or codec
+    loaded for it), a name through getaddrinfo."""
+    for family, address in ((socket.AF_INET, (host, port)), (socket.AF_INET6, (host, port, 0, 0))):
+        try:
+            socket.inet_pton(family, host)
+        except OSError:
+            continue
+        return [(family, socket.SOCK_STREAM, socket.IPPROTO_TCP, address)]
+    return [(family, kind, proto, address) for family, kind, proto, _, address in
+            socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)]
+
+
+def _shutdown(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # not connected any more
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+def _lingering_close(sock: socket.socket) -> None:
+    """Half-close, then drop what the peer already sent that was not read (a body left unread): closing
+    a socket with unread data resets the connection, and the peer could lose the answer it has not read."""
     try:
-        line = await reader.readuntil(b"\n")
-    except asyncio.IncompleteReadError as error:
-        if error.partial:
-            raise
-        return b""
-    except asyncio.LimitOverrunError:
-        raise _BadRequest(too_long) from None
-    if len(line) > MAX_LINE + 2:
-        raise _BadRequest(too_long)
-    return line
+        sock.shutdown(socket.SHUT_WR)
+        sock.setblocking(False)
+        for _ in range(MAX_DROPPED_BODY // CHUNK):
+            if not sock.recv(CHUNK):
+                return
+    except OSError:  # nothing more for now (EAGAIN), or the peer is gone
+        pass

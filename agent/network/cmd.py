@@ -1,18 +1,20 @@
-"""Running the node's networking tools (iproute2; the service proxy's nft and conntrack too) as
-asyncio subprocesses, with errors a person can act on.
+"""Running the node's networking tools (iproute2; the service proxy's nft and conntrack too) from the
+event loop, with errors a person can act on.
 
 Every network change the agent and the proxy make goes through `run`, so a failure always names the
 command line and what the tool said, e.g. ``ip link add klab12 type veth ... failed (exit 2): RTNETLINK
-answers: File exists``. A cancelled caller kills the child instead of leaving it running.
+answers: File exists``. A cancelled caller kills the child instead of leaving it running. The
+commands are spawned cheaply (agent/spawn.py): many pods starting at once run two each.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shlex
 from collections.abc import Sequence
 from typing import Any
+
+from agent import spawn
 
 DEFAULT_TIMEOUT = 30.0
 PACKAGES = {"ip": "iproute2", "nft": "nftables", "conntrack": "conntrack"}  # what to install when missing
@@ -45,25 +47,15 @@ class CommandError(NetworkError):
 async def run(argv: Sequence[str], *, stdin: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> str:
     """Run `argv`, return its stdout; CommandError on a non-zero exit, a missing binary or a timeout."""
     try:
-        process = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.DEVNULL if stdin is None else asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        done = await spawn.run(argv, stdin=None if stdin is None else stdin.encode(), timeout=timeout)
     except FileNotFoundError:
         package = PACKAGES.get(argv[0], argv[0])
         raise CommandError(argv, 127, f"{argv[0]}: command not found (install {package})") from None
-    try:
-        async with asyncio.timeout(timeout):
-            stdout, stderr = await process.communicate(None if stdin is None else stdin.encode())
-    except BaseException as error:  # timeout or cancellation: never leave the child behind
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-        if isinstance(error, TimeoutError):
-            raise CommandError(argv, None, f"no answer after {timeout:g}s") from None
-        raise
-    if process.returncode != 0:
-        raise CommandError(argv, process.returncode, stderr.decode(errors="replace"))
-    return stdout.decode(errors="replace")
+    except TimeoutError:
+        raise CommandError(argv, None, f"no answer after {timeout:g}s") from None
+    if done.returncode != 0:
+        raise CommandError(argv, done.returncode, done.stderr.decode(errors="replace"))
+    return done.stdout.decode(errors="replace")
 
 
 async def ip(*args: str, netns: str | None = None, stdin: str | None = None) -> str:

@@ -7,12 +7,15 @@ gateway (the first address, on the bridge) and the broadcast address.
 
 `Ipam` keeps the allocations in files, one per address named by it and holding the pod uid, plus
 the last address handed out; a restarted agent reads them back, so a pod keeps its address. Its
-methods do blocking file I/O: call them from a thread. One process owns a state directory.
+methods do blocking file I/O: call them from a thread; they may be called from several at once (a
+lock of its own, held only while it works, so many pods starting at once do not queue for a thread
+each behind a lock). One process owns a state directory.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import threading
 from collections.abc import Collection
 from pathlib import Path
 
@@ -60,44 +63,54 @@ class Ipam:
         self.cidr = cidr
         self.directory = directory
         self._owners: dict[IPv4, str] | None = None
+        self._lock = threading.RLock()
 
     def owners(self) -> dict[IPv4, str]:
-        """Address -> pod uid, for the addresses of this CIDR that are handed out."""
-        if self._owners is None:
-            self._owners = self._load()
-        return self._owners
+        """Address -> pod uid, for the addresses of this CIDR that are handed out (a copy)."""
+        with self._lock:
+            return dict(self._table())
 
     def get(self, pod_uid: str) -> IPv4 | None:
-        return next((address for address, owner in self.owners().items() if owner == pod_uid), None)
+        with self._lock:
+            return next((address for address, owner in self._table().items() if owner == pod_uid), None)
 
     def allocate(self, pod_uid: str) -> IPv4:
         """The pod's address: the one it already has, else the next free one (RangeFull if none)."""
-        existing = self.get(pod_uid)
-        if existing is not None:
-            return existing
-        owners = self.owners()
-        address = next_free(self.cidr, owners.keys(), self._last_reserved())
-        if address is None:
-            raise RangeFull(f"no free pod IP address left in {self.cidr} ({len(owners)} in use): "
-                            "delete pods on this node or give it a larger pod CIDR")
-        self.directory.mkdir(parents=True, exist_ok=True)
-        write_exclusive(self.directory / str(address), pod_uid)
-        write_atomic(self.directory / LAST_RESERVED, str(address))
-        owners[address] = pod_uid
-        return address
+        with self._lock:
+            existing = self.get(pod_uid)
+            if existing is not None:
+                return existing
+            owners = self._table()
+            address = next_free(self.cidr, owners.keys(), self._last_reserved())
+            if address is None:
+                raise RangeFull(f"no free pod IP address left in {self.cidr} ({len(owners)} in use): "
+                                "delete pods on this node or give it a larger pod CIDR")
+            self.directory.mkdir(parents=True, exist_ok=True)
+            write_exclusive(self.directory / str(address), pod_uid)
+            write_atomic(self.directory / LAST_RESERVED, str(address))
+            owners[address] = pod_uid
+            return address
 
     def release(self, pod_uid: str) -> IPv4 | None:
         """Free the pod's address (None if it had none)."""
-        address = self.get(pod_uid)
-        if address is not None:
-            (self.directory / str(address)).unlink(missing_ok=True)
-            del self.owners()[address]
-        return address
+        with self._lock:
+            address = self.get(pod_uid)
+            if address is not None:
+                (self.directory / str(address)).unlink(missing_ok=True)
+                del self._table()[address]
+            return address
 
     def release_all(self) -> None:
-        for pod_uid in list(self.owners().values()):
-            self.release(pod_uid)
-        (self.directory / LAST_RESERVED).unlink(missing_ok=True)
+        with self._lock:
+            for pod_uid in list(self._table().values()):
+                self.release(pod_uid)
+            (self.directory / LAST_RESERVED).unlink(missing_ok=True)
+
+    def _table(self) -> dict[IPv4, str]:
+        """The allocations, read from disk the first time (call with the lock held)."""
+        if self._owners is None:
+            self._owners = self._load()
+        return self._owners
 
     def _last_reserved(self) -> IPv4 | None:
         try:

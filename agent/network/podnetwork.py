@@ -43,8 +43,7 @@ class PodNetwork:
     def __init__(self, config: NodeNetworkConfig) -> None:
         self.config = config
         self._store = SandboxStore(config.state_dir)
-        self._ipam = Ipam(config.pod_cidr, config.state_dir / IPAM_DIR)
-        self._ipam_lock = asyncio.Lock()
+        self._ipam = Ipam(config.pod_cidr, config.state_dir / IPAM_DIR)  # thread-safe on its own
         self._routes_lock = asyncio.Lock()
         self._pod_locks: dict[str, _PodLock] = {}
         self._netns_dir_lock = asyncio.Lock()
@@ -96,8 +95,7 @@ class PodNetwork:
             for route in await cmd.ip_json("-4", "route", "show", "table", "main", "proto", ROUTE_PROTOCOL):
                 await self._delete_route(str(route.get("dst", "")))
         await cmd.delete_link(self.config.bridge)
-        async with self._ipam_lock:
-            await asyncio.to_thread(self._ipam.release_all)
+        await asyncio.to_thread(self._ipam.release_all)
         log.info("network.node_removed", bridge=self.config.bridge)
 
     async def set_routes(self, routes: Mapping[ipaddress.IPv4Network, str]) -> None:
@@ -131,10 +129,7 @@ class PodNetwork:
         """The pod's namespace, address, route and files; the same sandbox (and IP) when called again."""
         check_pod_uid(pod_uid)
         async with self._pod_lock(pod_uid):
-            record = await asyncio.to_thread(self._store.load, pod_uid)
-            fresh = record is None
-            if record is None:
-                record = await self._new_record(pod_uid, pod_name, namespace)
+            record, fresh = await asyncio.to_thread(self._record_for, pod_uid, pod_name, namespace)
             await self._write_files(record, hostname, subdomain, host_aliases, dns)
             created = await self._plumb(record, fresh=fresh)
             sandbox = self._store.sandbox(record)
@@ -169,19 +164,23 @@ class PodNetwork:
 
     # --- steps ----------------------------------------------------------------------------------
 
-    async def _new_record(self, pod_uid: str, pod_name: str, namespace: str) -> SandboxRecord:
+    def _record_for(self, pod_uid: str, pod_name: str, namespace: str) -> tuple[SandboxRecord, bool]:
+        """The pod's record, and whether it is new: read, or made (its address taken, then the record
+        written before any kernel object). Blocking: one trip to a thread for all of it."""
+        record = self._store.load(pod_uid)
+        if record is not None:
+            return record, False
         netns = netns_name(self.config.netns_prefix, pod_uid)
-        if await asyncio.to_thread(netns_state, netns_path(netns)) == "mounted":
+        if netns_state(netns_path(netns)) == "mounted":
             raise NetworkError(f"network namespace {netns} for pod {namespace}/{pod_name} (uid {pod_uid}) already "
                                "exists but this node has no record of it; another pod's uid begins the same, or "
                                f"it is a leftover: check `ip netns pids {netns}`, then `ip netns delete {netns}`")
-        async with self._ipam_lock:
-            address = await asyncio.to_thread(self._ipam.allocate, pod_uid)
+        address = self._ipam.allocate(pod_uid)
         record = SandboxRecord(pod_uid=pod_uid, pod_name=pod_name, namespace=namespace, netns=netns,
                                veth=veth_name(pod_uid), ip=str(address), gateway=str(self.config.gateway),
                                prefixlen=self.config.pod_cidr.prefixlen)
-        await asyncio.to_thread(self._store.save, record)
-        return record
+        self._store.save(record)
+        return record, True
 
     async def _write_files(self, record: SandboxRecord, hostname: str, subdomain: str,
                            host_aliases: Sequence[tuple[str, Sequence[str]]], dns: DnsSettings) -> None:
@@ -275,8 +274,7 @@ class PodNetwork:
             except CommandError as error:
                 if not error.not_found:
                     raise
-        async with self._ipam_lock:
-            released = await asyncio.to_thread(self._ipam.release, pod_uid)
+        released = await asyncio.to_thread(self._ipam.release, pod_uid)
         await asyncio.to_thread(self._store.delete, pod_uid)
         if record is not None or released is not None:
             log.info("sandbox.removed", uid=pod_uid, netns=netns, ip=str(released) if released else "")
@@ -284,11 +282,10 @@ class PodNetwork:
     async def _release_orphan_addresses(self) -> None:
         """Addresses whose pod has no record (a crash between allocating and recording)."""
         recorded = {record.pod_uid for record in await asyncio.to_thread(self._store.load_all)}
-        async with self._ipam_lock:
-            for address, owner in list(self._ipam.owners().items()):
-                if owner not in recorded and not self._busy(owner):
-                    await asyncio.to_thread(self._ipam.release, owner)
-                    log.info("network.address_released", ip=str(address), uid=owner, reason="no sandbox record")
+        for address, owner in (await asyncio.to_thread(self._ipam.owners)).items():
+            if owner not in recorded and not self._busy(owner):
+                await asyncio.to_thread(self._ipam.release, owner)
+                log.info("network.address_released", ip=str(address), uid=owner, reason="no sandbox record")
 
     async def _delete_route(self, dst: str) -> None:
         try:

@@ -11,8 +11,10 @@ wait():   a pidfd on the monitor (identified by pid and start time, so it works 
 status(), list(): read from disk, so a new runtime object on the same state directory sees everything.
 exec():   enter.py, a helper that joins the container's namespaces, root and cgroups and is the
           parent of the command: killing it kills the command.
-The agent holds no per-container state in memory but two small caches (log paths, resolved images);
-the monitors it spawned are reaped by a reader on their pidfd, not by a task.
+The agent holds no per-container state in memory but caches of what never changes once written (each
+container's config.json and log path, the resolved images and their upper-layer plans), so a pod's
+start reads the files of its own containers only; the monitors it spawned are reaped by a reader on
+their pidfd, not by a task.
 """
 
 from __future__ import annotations
@@ -102,8 +104,10 @@ class EmbeddedRuntime:
         self._host: HostTools | None = None
         self._host_lock = asyncio.Lock()
         self._log_paths: dict[str, Path] = {}
+        self._configs: dict[str, dict[str, Any]] = {}  # container id -> its config.json, written once
         self._images: dict[str, ImageConfig] = {}
         self._hidden = rootfs.hidden_dirs(self.state_dir)
+        self._uppers: dict[str, rootfs.UpperPlan] = {}  # per image reference: read from the host once
 
     # ---- images -----------------------------------------------------------------------------------
 
@@ -167,7 +171,7 @@ class EmbeddedRuntime:
             upper, work, merged = directory / "upper", directory / "work", directory / "rootfs"
             for path in (upper, work, merged):
                 path.mkdir()
-            rootfs.prepare_upper(upper, image, self._hidden)
+            rootfs.write_upper(upper, self._upper_plan(image))
             hostname_file = directory / "hostname"
             hostname_file.write_text(config.hostname + "\n")
             shared = [(rootfs.ensure_shared_dir(self.layout.images, d), d.target) for d in image.shared_dirs]
@@ -209,6 +213,15 @@ class EmbeddedRuntime:
         return _Launch(container_id, directory, log_file, cgroup.oom_file if cgroup else "",
                        config.stdin, config.tty)
 
+    def _upper_plan(self, image: ImageConfig) -> rootfs.UpperPlan:
+        """The image's upper layer as planned on this node (blocking the first time: it reads the host)."""
+        plan = self._uppers.get(image.reference)
+        if plan is None:
+            plan = rootfs.plan_upper(image, self._hidden)
+            if len(self._uppers) < 256:  # bounded as the images are
+                self._uppers[image.reference] = plan
+        return plan
+
     def _collect_old_attempts(self, config: ContainerConfig) -> None:
         """Forget the exited attempts of this container before the previous one, as the kubelet's container
         garbage collection does: a container that restarts all day leaves two, not hundreds (blocking)."""
@@ -218,7 +231,7 @@ class EmbeddedRuntime:
                 if not record.removed:
                     self._remove_files(record)
                 shutil.rmtree(self.layout.container(record.id), ignore_errors=True)
-                self._log_paths.pop(record.id, None)
+                self._forget(record.id)
 
     async def _launch(self, launch: _Launch) -> None:
         if not self._unshare:
@@ -331,15 +344,34 @@ class EmbeddedRuntime:
         if not is_container_id(container_id):
             raise ContainerNotFound(container_id)
         directory = self.layout.container(container_id)
-        try:
-            config = read_json(directory / "config.json")
-        except (FileNotFoundError, NotADirectoryError):
-            raise ContainerNotFound(container_id) from None
+        config = self._config(container_id)
+        if config is None:
+            raise ContainerNotFound(container_id)
         try:
             state = read_json(directory / "state.json")
         except FileNotFoundError:
+            if not directory.is_dir():  # removed by another runtime on this state directory
+                self._forget(container_id)
+                raise ContainerNotFound(container_id) from None
             state = {}
         return Record(container_id, config, state, removed=(directory / "removed").exists())
+
+    def _config(self, container_id: str) -> dict[str, Any] | None:
+        """The container's config.json (blocking the first time), None while it has none. Written once
+        before its start and kept until the container's directory goes, so it is read once."""
+        config = self._configs.get(container_id)
+        if config is None:
+            try:
+                config = read_json(self.layout.config(container_id))
+            except (FileNotFoundError, NotADirectoryError):
+                return None
+            self._configs[container_id] = config
+        return config
+
+    def _forget(self, container_id: str) -> None:
+        """The container's directory is gone: so are its cached files."""
+        self._configs.pop(container_id, None)
+        self._log_paths.pop(container_id, None)
 
     def _current(self, container_id: str) -> Record:
         record = self._record(container_id)
@@ -386,6 +418,10 @@ class EmbeddedRuntime:
             if not is_container_id(entry.name):
                 continue
             try:
+                if pod_uid is not None:  # other pods' containers: their configs say so, from the cache
+                    config = self._config(entry.name)
+                    if config is None or config.get("pod_uid") != pod_uid:
+                        continue
                 record = self._record(entry.name)
             except (ContainerNotFound, OSError, ValueError):
                 continue
@@ -471,7 +507,7 @@ class EmbeddedRuntime:
             if not record.removed:
                 self._remove_files(self._record(record.id))
             shutil.rmtree(self.layout.container(record.id), ignore_errors=True)
-            self._log_paths.pop(record.id, None)
+            self._forget(record.id)
         self.cgroups.remove_pod(pod_uid)
         for directory in self.layout.logs.glob(f"*_{pod_uid}"):
             if directory.name.endswith(f"_{pod_uid}"):

@@ -23,14 +23,15 @@ root in the host's user namespace and sees the host's files.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
+import posixpath
 import shutil
 import stat
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import structlog
@@ -124,12 +125,80 @@ def hidden_dirs(state_dir: Path) -> list[str]:
     return hidden
 
 
+@dataclass(frozen=True, slots=True)
+class UpperDir:
+    path: str  # relative to the upper layer: where the host resolves it, without the leading "/"
+    mode: int  # the host directory's mode (0o755 where the host has none)
+    opaque: bool  # hides the host's content (trusted.overlay.opaque)
+
+
+@dataclass(frozen=True, slots=True)
+class UpperPlan:
+    """What an image's upper layer holds before its container starts: directories (each after its
+    parent), then files. Planned once per image on a node (it reads the host's directories), then
+    written into each container's empty upper layer with a few system calls per entry."""
+
+    dirs: tuple[UpperDir, ...]
+    files: tuple[tuple[str, ImageFile], ...]  # (path relative to the upper layer, file)
+
+
+def plan_upper(image: ImageConfig, hidden: Iterable[str], *, realpath: Callable[[str], str] = os.path.realpath,
+               mode_of: Callable[[str], int] | None = None) -> UpperPlan:
+    """The upper layer of `image`: the opaque directories `hidden` and the image's, its files, and
+    the directories leading to them with the host's modes. Pure but for `realpath` and `mode_of`."""
+    mode_of = mode_of or _host_mode
+    dirs: dict[str, UpperDir] = {}
+
+    def parents(resolved: str) -> None:
+        current = "/"
+        for part in PurePosixPath(resolved).parent.parts[1:]:
+            current = posixpath.join(current, part)
+            if current.lstrip("/") not in dirs:
+                dirs[current.lstrip("/")] = UpperDir(current.lstrip("/"), mode_of(current), opaque=False)
+
+    for directory in (*hidden, *image.opaque_dirs):
+        resolved = realpath(directory)  # /var/run is hidden where it leads: /run
+        parents(resolved)
+        dirs[resolved.lstrip("/")] = UpperDir(resolved.lstrip("/"), mode_of(resolved), opaque=True)
+    files: dict[str, ImageFile] = {}
+    for file in image.files:
+        parent, name = posixpath.split(posixpath.normpath(file.path))
+        resolved = posixpath.join(realpath(parent), name)  # /bin/sh lands in usr/bin/sh when /bin -> usr/bin
+        parents(resolved)
+        files[resolved.lstrip("/")] = file  # a path given twice: the last one
+    return UpperPlan(tuple(dirs.values()), tuple(files.items()))
+
+
+def write_upper(upper: Path, plan: UpperPlan) -> None:
+    """Write `plan` into the empty upper layer `upper` (blocking)."""
+    root = str(upper)
+    for directory in plan.dirs:
+        path = os.path.join(root, directory.path)
+        os.mkdir(path)
+        os.chmod(path, directory.mode)  # not left to the umask
+        if directory.opaque:
+            try:
+                os.setxattr(path, OPAQUE_XATTR, b"y")
+            except OSError as error:
+                log.warning("rootfs.opaque_unsupported", path="/" + directory.path, error=str(error))
+    for relative, file in plan.files:
+        path = os.path.join(root, relative)
+        if file.symlink:
+            os.symlink(file.symlink, path)
+            continue
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            view = memoryview(file.content)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        os.chmod(path, file.mode)
+
+
 def prepare_upper(upper: Path, image: ImageConfig, hidden: Iterable[str]) -> None:
     """Write the image's files and the opaque directories into an empty upper layer (blocking)."""
-    for directory in (*hidden, *image.opaque_dirs):
-        _opaque_dir(upper, directory)
-    for file in image.files:
-        _place(upper, file)
+    write_upper(upper, plan_upper(image, hidden))
 
 
 def ensure_shared_dir(images_dir: Path, shared: SharedDir) -> Path:
@@ -162,56 +231,8 @@ def ensure_shared_dir(images_dir: Path, shared: SharedDir) -> Path:
     return path
 
 
-def _host_resolved(path: str) -> str:
-    """Where `path` is on the host (the lower layer): its directories' symlinks followed."""
-    parent, name = os.path.split(os.path.normpath(path))
-    return os.path.join(os.path.realpath(parent), name)
-
-
-def _upper_path(upper: Path, resolved: str) -> Path:
-    return upper / resolved.lstrip("/")
-
-
-def _make_parents(upper: Path, resolved: str) -> None:
-    """Create the upper-layer directories leading to `resolved`, with the host's modes."""
-    current = "/"
-    for part in Path(resolved).parent.parts[1:]:
-        current = os.path.join(current, part)
-        target = _upper_path(upper, current)
-        if target.is_dir():
-            continue
-        try:
-            mode = stat.S_IMODE(os.stat(current).st_mode)
-        except OSError:
-            mode = 0o755
-        target.mkdir()
-        os.chmod(target, mode)
-
-
-def _opaque_dir(upper: Path, path: str) -> None:
-    resolved = os.path.realpath(path)  # /var/run is hidden where it leads: /run
-    _make_parents(upper, resolved)
-    target = _upper_path(upper, resolved)
+def _host_mode(path: str) -> int:
     try:
-        mode = stat.S_IMODE(os.stat(resolved).st_mode)
+        return stat.S_IMODE(os.stat(path).st_mode)
     except OSError:
-        mode = 0o755
-    target.mkdir(exist_ok=True)
-    os.chmod(target, mode)
-    try:
-        os.setxattr(target, OPAQUE_XATTR, b"y")
-    except OSError as error:
-        log.warning("rootfs.opaque_unsupported", path=path, error=str(error))
-
-
-def _place(upper: Path, file: ImageFile) -> None:
-    resolved = _host_resolved(file.path)
-    _make_parents(upper, resolved)
-    target = _upper_path(upper, resolved)
-    with contextlib.suppress(FileNotFoundError):
-        target.unlink()
-    if file.symlink:
-        os.symlink(file.symlink, target)
-    else:
-        target.write_bytes(file.content)
-        os.chmod(target, file.mode)
+        return 0o755

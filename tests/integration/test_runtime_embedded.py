@@ -504,6 +504,17 @@ async def test_a_new_runtime_on_the_same_state_adopts_running_containers(tmp_pat
     assert output(adopter, started.id) == ["up", "down"]
 
 
+async def test_a_pod_removed_by_another_runtime_on_the_same_state_is_gone_for_this_one(
+        tmp_path: Path, runtime: EmbeddedRuntime, pod: Pod, cgroup_parent: str) -> None:
+    started = await runtime.start(pod.config(command=("true",)))
+    await runtime.wait(started.id)
+    assert [s.id for s in await runtime.list(pod.uid)] == [started.id]  # known to this runtime now
+    await EmbeddedRuntime(tmp_path / "state", cgroup_parent).remove_pod(pod.uid)
+    assert await runtime.list(pod.uid) == []
+    with pytest.raises(ContainerNotFound):
+        await runtime.status(started.id)
+
+
 AGENT = """
 import asyncio, sys
 from pathlib import Path

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import importlib.util
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from agent.images.catalog import (
     BUSYBOX_APPLET_DIR,
+    IMAGE_MODULES,
+    PYTHON_FLAGS,
     CatalogError,
     HostTools,
+    compile_image_modules,
     demo_preset,
     resolve,
 )
+
+IMAGES = Path(__file__).resolve().parents[2] / "agent" / "images"
 
 HOST = HostTools(python="/venv/bin/python", python_paths=("/venv", "/opt/python"), images_dir="/pkg/agent/images",
                  busybox="/usr/bin/busybox", busybox_applets=("sh", "wget", "nslookup", "sleep"))
@@ -27,7 +38,7 @@ def test_nginx_of_any_tag_is_the_static_server_on_port_80(image: str) -> None:
     assert b"listen       80;" in files["/etc/nginx/conf.d/default.conf"].content
     shim = files["/usr/sbin/nginx"]
     assert shim.mode == 0o755
-    assert b"exec /venv/bin/python -I /pkg/agent/images/static_server.py" in shim.content
+    assert b"exec /venv/bin/python -I -S /pkg/agent/images/static_server.py" in shim.content
     assert "/usr/share/nginx/html" in config.opaque_dirs
     assert set(config.host_paths) >= {"/venv", "/opt/python", "/pkg/agent/images"}
 
@@ -82,7 +93,7 @@ def test_busybox_without_the_binary_is_an_image_pull_error() -> None:
 ])
 def test_demo_tags_preset_the_apps_behaviour(image: str, preset: dict[str, str]) -> None:
     config = resolve(image, HOST)
-    assert config.entrypoint == ("/venv/bin/python", "-I", "/pkg/agent/images/demo_app.py")
+    assert config.entrypoint == ("/venv/bin/python", "-I", "-S", "/pkg/agent/images/demo_app.py")
     assert config.cmd == ()
     env = dict(config.env)
     assert env.pop("PORT") == "3000"
@@ -114,3 +125,23 @@ def test_an_unparseable_name_is_invalid_image_name() -> None:
     assert caught.value.reason == "InvalidImageName"
     assert caught.value.message == ('Failed to apply default image tag "Nginx:1": couldn\'t parse image name '
                                     '"Nginx:1": invalid reference format: repository name must be lowercase')
+
+
+def test_the_images_modules_are_compiled_once_for_every_container(tmp_path: Path) -> None:
+    for name in IMAGE_MODULES:
+        shutil.copy(IMAGES / name, tmp_path / name)
+    written = compile_image_modules(str(tmp_path))
+    assert written == [importlib.util.cache_from_source(str(tmp_path / name)) for name in IMAGE_MODULES]
+    # the interpreter the images run with takes that bytecode as it is: importing writes nothing new
+    before = {path: Path(path).stat().st_mtime_ns for path in written}
+    probe = "import sys; sys.path.insert(0, sys.argv[1]); import tinyhttp; print(tinyhttp.__cached__)"
+    result = subprocess.run([sys.executable, *PYTHON_FLAGS, "-c", probe, str(tmp_path)], capture_output=True,
+                            text=True, check=True)
+    assert result.stdout.strip() == written[0]
+    assert {path: Path(path).stat().st_mtime_ns for path in written} == before
+
+
+def test_modules_that_cannot_be_compiled_are_left_to_the_container(tmp_path: Path) -> None:
+    (tmp_path / "tinyhttp.py").write_text("def broken(:\n")
+    assert compile_image_modules(str(tmp_path)) == []
+    assert compile_image_modules(str(tmp_path / "missing")) == []

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from agent.images.catalog import PYTHON_FLAGS
 from agent.images.demo_app import Health, Settings, SettingsError, make_app
 from tests.support.wait import eventually
 
@@ -109,7 +110,7 @@ async def _try_get(url: str) -> tuple[int, str] | None:
 async def test_the_endpoints_answer_get_and_head_and_only_their_answers_are_logged(
         capsys: pytest.CaptureFixture[str]) -> None:
     app = make_app(Settings(version="3", readyz="never"), time.monotonic())
-    await app.listen("127.0.0.1", 0)
+    app.listen("127.0.0.1", 0)
     try:
         base = f"http://127.0.0.1:{app.addresses[0][1]}"
         status, text = await _get(base + "/?who=me")
@@ -120,7 +121,7 @@ async def test_the_endpoints_answer_get_and_head_and_only_their_answers_are_logg
         assert await _get(base + "/nope") == (404, "404: Not Found")
         assert await _get(base + "/healthz", "POST") == (405, "405: Method Not Allowed")
     finally:
-        await app.close()
+        await asyncio.to_thread(app.close)
     assert capsys.readouterr().out.splitlines() == [
         '127.0.0.1 "GET /?who=me" 200', '127.0.0.1 "HEAD /healthz" 200', '127.0.0.1 "GET /readyz" 503']
 
@@ -128,7 +129,7 @@ async def test_the_endpoints_answer_get_and_head_and_only_their_answers_are_logg
 async def test_the_app_answers_its_endpoints_and_exits_0_on_sigterm() -> None:
     port = _free_port()
     env = {"PORT": str(port), "VERSION": "2", "READYZ": "never", "PATH": os.environ.get("PATH", "")}
-    process = await asyncio.create_subprocess_exec(sys.executable, "-I", str(DEMO), env=env,
+    process = await asyncio.create_subprocess_exec(sys.executable, *PYTHON_FLAGS, str(DEMO), env=env,
                                                    stdout=asyncio.subprocess.PIPE)
     try:
         base = f"http://127.0.0.1:{port}"
@@ -155,7 +156,7 @@ async def test_the_app_answers_its_endpoints_and_exits_0_on_sigterm() -> None:
 
 async def test_sigterm_during_the_boot_delay_exits_0_at_once() -> None:
     env = {"PORT": str(_free_port()), "BOOT_DELAY": "60", "PATH": os.environ.get("PATH", "")}
-    process = await asyncio.create_subprocess_exec(sys.executable, "-I", str(DEMO), env=env,
+    process = await asyncio.create_subprocess_exec(sys.executable, *PYTHON_FLAGS, str(DEMO), env=env,
                                                    stdout=asyncio.subprocess.PIPE)
     try:
         assert process.stdout is not None
@@ -171,7 +172,7 @@ async def test_sigterm_during_the_boot_delay_exits_0_at_once() -> None:
 
 async def test_exit_after_exits_with_exit_code() -> None:
     env = {"PORT": str(_free_port()), "EXIT_AFTER": "0.5", "EXIT_CODE": "4", "PATH": os.environ.get("PATH", "")}
-    process = await asyncio.create_subprocess_exec(sys.executable, "-I", str(DEMO), env=env,
+    process = await asyncio.create_subprocess_exec(sys.executable, *PYTHON_FLAGS, str(DEMO), env=env,
                                                    stdout=asyncio.subprocess.DEVNULL)
     try:
         assert await asyncio.wait_for(process.wait(), timeout=10) == 4

@@ -12,6 +12,7 @@ import pytest
 
 from agent.images import nginx_files
 from agent.images.static_server import DEFAULT_ROOT, ServerConfig, make_app, parse_conf
+from tests.support.wait import eventually
 
 
 def test_the_default_conf_gives_port_80_and_the_html_root() -> None:
@@ -69,11 +70,11 @@ async def client(tmp_path: Path) -> AsyncIterator[Client]:
     (tmp_path / "empty").mkdir()
     (tmp_path / "big.bin").write_bytes(bytes(range(256)) * 1024)
     app = make_app(ServerConfig(root=str(tmp_path)))
-    await app.listen("127.0.0.1", 0)
+    app.listen("127.0.0.1", 0)
     try:
         yield Client(app.addresses[0][1])
     finally:
-        await app.close()
+        await asyncio.to_thread(app.close)
 
 
 async def test_serves_the_index_and_files_with_nginx_headers(client: Client) -> None:
@@ -136,7 +137,13 @@ async def test_each_request_is_logged_in_the_combined_format(client: Client,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
     await client.get("/?q=1", {"User-Agent": "probe/1", "Referer": "http://x/"})
     await client.get("/nope", method="HEAD")
-    lines = capsys.readouterr().out.splitlines()
+    lines: list[str] = []
+
+    async def both_logged() -> bool:  # each once sent: the client may have its answer before the line is out
+        lines.extend(capsys.readouterr().out.splitlines())
+        return len(lines) >= 2
+
+    await eventually(both_logged, timeout=3, what="both requests in the access log")
     assert lines[0].startswith("127.0.0.1 - - [")
     assert lines[0].endswith(f'] "GET /?q=1 HTTP/1.1" 200 {len(nginx_files.INDEX_HTML)} "http://x/" "probe/1"')
     assert lines[1].endswith('] "HEAD /nope HTTP/1.1" 404 0 "-" "-"')

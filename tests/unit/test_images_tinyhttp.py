@@ -1,16 +1,21 @@
 """tinyhttp, the catalog images' HTTP server: parsing, keep-alive, bodies, streaming, errors, shutdown.
-Every test talks to a real server on 127.0.0.1 with raw bytes over asyncio streams."""
+Every test talks to a real server on 127.0.0.1 (its threads in this process) with raw bytes over
+asyncio streams."""
 
 from __future__ import annotations
 
 import asyncio
+import signal
+import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import pytest
 
 from agent.images import tinyhttp
+from tests.support.wait import eventually
 
 
 class Peer:
@@ -48,18 +53,18 @@ class App:
     def __init__(self) -> None:
         self.seen: list[tinyhttp.Request] = []
         self.logged: list[tuple[str, int, int]] = []
-        self.release = asyncio.Event()
+        self.release = threading.Event()
         self.server = tinyhttp.Server(self.handle, access_log=self.log, server_header="test/1")
         self.port = 0
 
-    async def handle(self, req: tinyhttp.Request) -> tinyhttp.Response:
+    def handle(self, req: tinyhttp.Request) -> tinyhttp.Response:
         self.seen.append(req)
         if req.path == "/boom":
             raise RuntimeError("boom")
         if req.path == "/slow":
-            await asyncio.sleep(0.3)
+            time.sleep(0.3)
         if req.path == "/stuck":
-            await self.release.wait()
+            self.release.wait()
         if req.path.startswith("/file/"):
             # the server closes it once sent
             file = open(req.path.removeprefix("/file"), "rb")  # noqa: SIM115
@@ -77,13 +82,13 @@ class App:
 @pytest.fixture
 async def app() -> AsyncIterator[App]:
     app = App()
-    await app.server.listen("127.0.0.1", 0)
+    app.server.listen("127.0.0.1", 0)
     app.port = app.server.addresses[0][1]
     try:
         yield app
     finally:
         app.release.set()
-        await app.server.close()
+        await asyncio.to_thread(app.server.close)
 
 
 async def test_keep_alive_serves_requests_in_turn_until_connection_close(app: App) -> None:
@@ -208,13 +213,18 @@ async def test_a_file_streams_in_chunks_and_is_closed(app: App, tmp_path: Path) 
     assert (status, headers["content-length"], body == data) == (200, str(len(data)), True)
     status, headers, body = await peer.response(to_head=True)
     assert (status, headers["content-length"], body) == (200, str(len(data)), b"")
-    assert app.logged[-2:] == [(f"/file{target}", 200, len(data)), (f"/file{target}", 200, 0)]
+    expected = [(f"/file{target}", 200, len(data)), (f"/file{target}", 200, 0)]
+
+    async def logged() -> bool:  # each once sent: the peer may have read the last before it is logged
+        return app.logged[-2:] == expected
+
+    await eventually(logged, timeout=3, what="both answers in the access log")
     peer.close()
 
 
 async def test_close_ends_idle_connections_at_once_and_lets_a_request_finish() -> None:
     app = App()
-    await app.server.listen("127.0.0.1", 0)
+    app.server.listen("127.0.0.1", 0)
     app.port = app.server.addresses[0][1]
     idle = await app.connect()
     await idle.send(request())
@@ -223,7 +233,7 @@ async def test_close_ends_idle_connections_at_once_and_lets_a_request_finish() -
     await busy.send(request("/slow"))
     await asyncio.sleep(0.05)
     started = time.monotonic()
-    await app.server.close(grace=2)
+    await asyncio.to_thread(app.server.close, 2)
     assert time.monotonic() - started < 1
     assert await idle.closed()
     status, headers, _ = await busy.response()
@@ -235,15 +245,16 @@ async def test_close_ends_idle_connections_at_once_and_lets_a_request_finish() -
 
 async def test_close_aborts_a_request_that_outlasts_the_grace() -> None:
     app = App()
-    await app.server.listen("127.0.0.1", 0)
+    app.server.listen("127.0.0.1", 0)
     app.port = app.server.addresses[0][1]
     stuck = await app.connect()
     await stuck.send(request("/stuck"))
     await asyncio.sleep(0.05)
     started = time.monotonic()
-    await app.server.close(grace=0.2)
+    await asyncio.to_thread(app.server.close, 0.2)
     assert time.monotonic() - started < 1.5
     assert await stuck.closed()
+    app.release.set()  # the handler's thread ends too
 
 
 def test_http_dates_round_trip() -> None:
@@ -253,3 +264,27 @@ def test_http_dates_round_trip() -> None:
         assert tinyhttp.parse_http_date(tinyhttp.http_date(seconds)) == seconds
     assert tinyhttp.parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT") is None
     assert tinyhttp.parse_http_date("") is None
+
+
+@pytest.mark.parametrize("value", ["/a%20b", "/p%2Fq", "/%C3%A9t%C3%A9", "/%zz%4", "/100%", "/%C3", "/%C3a%A9",
+                                   "/plain", "/%e2%82%ac"])
+def test_paths_are_percent_decoded_as_urllib_does(value: str) -> None:
+    assert tinyhttp.unquote(value) == unquote(value)
+
+
+@pytest.mark.parametrize("target", ["http://example/p%2Fq?k=v", "http://example", "https://h:8080?x=1",
+                                    "http://h/a?b?c", "HTTP://h/p"])
+def test_absolute_targets_split_as_urllib_does(target: str) -> None:
+    parts = urlsplit(target)
+    assert tinyhttp.split_absolute(target) == (parts.path, parts.query)
+
+
+def test_a_held_signal_waits_for_wait_signal() -> None:
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    try:
+        tinyhttp.hold_signals([signal.SIGUSR1])
+        assert tinyhttp.wait_signal([signal.SIGUSR1], 0.01) is None
+        signal.raise_signal(signal.SIGUSR1)  # pending, not delivered: no handler runs
+        assert tinyhttp.wait_signal([signal.SIGUSR1], 1) == signal.SIGUSR1
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)

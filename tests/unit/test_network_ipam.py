@@ -4,6 +4,7 @@ and says so cleanly when it is full."""
 from __future__ import annotations
 
 import ipaddress
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -96,3 +97,12 @@ def test_release_all_empties_the_store(tmp_path: Path) -> None:
     ipam.allocate("uid-b")
     ipam.release_all()
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_threads_allocating_at_once_get_distinct_addresses_that_survive_a_restart(tmp_path: Path) -> None:
+    ipam = Ipam(NET("10.244.1.0/24"), tmp_path)
+    uids = [f"pod-{n}" for n in range(60)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        addresses = list(pool.map(ipam.allocate, uids))
+    assert len(set(addresses)) == len(uids)
+    assert Ipam(NET("10.244.1.0/24"), tmp_path).owners() == dict(zip(addresses, uids, strict=True))

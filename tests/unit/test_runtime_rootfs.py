@@ -10,7 +10,15 @@ import pytest
 from agent.images.catalog import ImageConfig, ImageFile, SharedDir
 from agent.runtime.interface import Mount
 from agent.runtime.nsinit import find_executable, secure_join
-from agent.runtime.rootfs import ensure_shared_dir, hidden_dirs, mount_plan, prepare_upper
+from agent.runtime.rootfs import (
+    UpperDir,
+    ensure_shared_dir,
+    hidden_dirs,
+    mount_plan,
+    plan_upper,
+    prepare_upper,
+    write_upper,
+)
 
 
 def _plan(**overrides: object) -> list[dict[str, object]]:
@@ -116,6 +124,56 @@ def test_the_upper_layer_gets_the_images_files_where_the_host_resolves_them(tmp_
     if os.geteuid() == 0:  # trusted.* attributes need root
         assert os.getxattr(upper / "tmp", "trusted.overlay.opaque") == b"y"
         assert os.getxattr(upper / "usr/share/nginx/html", "trusted.overlay.opaque") == b"y"
+
+
+# A host where /bin and /var/run are symlinks (merged /usr), with some directories' modes.
+HOST_LINKS = {"/bin": "/usr/bin", "/var/run": "/run"}
+HOST_MODES = {"/tmp": 0o1777, "/run": 0o755, "/usr": 0o755, "/usr/bin": 0o755, "/srv": 0o750, "/srv/kl": 0o700,
+              "/srv/kl/state": 0o700, "/usr/share": 0o755, "/usr/share/nginx": 0o755}
+
+
+def _realpath(path: str) -> str:
+    for link, target in HOST_LINKS.items():
+        if path == link or path.startswith(link + "/"):
+            return target + path[len(link):]
+    return path
+
+
+@pytest.mark.parametrize(("hidden", "opaque", "files", "dirs", "placed"), [
+    (["/tmp"], (), (), [("tmp", 0o1777, True)], []),
+    (["/var/run"], (), (), [("run", 0o755, True)], []),  # hidden where the link leads
+    (["/srv/kl/state"], (), (), [("srv", 0o750, False), ("srv/kl", 0o700, False), ("srv/kl/state", 0o700, True)],
+     []),
+    ([], (), ("/bin/sh",), [("usr", 0o755, False), ("usr/bin", 0o755, False)], ["usr/bin/sh"]),
+    # an image's opaque directory under one made for a file already: made opaque, in its first place
+    ([], ("/usr/share/nginx/html",), ("/usr/share/nginx/html/index.html",),
+     [("usr", 0o755, False), ("usr/share", 0o755, False), ("usr/share/nginx", 0o755, False),
+      ("usr/share/nginx/html", 0o755, True)], ["usr/share/nginx/html/index.html"]),
+    ([], ("/opt/new",), (), [("opt", 0o755, False), ("opt/new", 0o755, True)], []),  # not on the host: 0o755
+    ([], (), ("/etc/a", "/etc/a"), [("etc", 0o755, False)], ["etc/a"]),  # given twice: once
+])
+def test_the_upper_layer_is_planned_where_the_host_resolves_paths(
+        hidden: list[str], opaque: tuple[str, ...], files: tuple[str, ...], dirs: list[tuple[str, int, bool]],
+        placed: list[str]) -> None:
+    image = ImageConfig(reference="x", entrypoint=(), cmd=("sh",), env=(), opaque_dirs=opaque,
+                        files=tuple(ImageFile(path, b"x") for path in files))
+    plan = plan_upper(image, hidden, realpath=_realpath, mode_of=lambda path: HOST_MODES.get(path, 0o755))
+    assert plan.dirs == tuple(UpperDir(*d) for d in dirs)
+    assert [path for path, _ in plan.files] == placed
+
+
+def test_one_plan_writes_the_same_layer_into_every_container(tmp_path: Path) -> None:
+    image = ImageConfig(reference="x", entrypoint=(), cmd=("sh",), env=(),
+                        files=(ImageFile("/usr/sbin/nginx", b"#!/bin/sh\n", 0o755),), opaque_dirs=("/etc/nginx",))
+    plan = plan_upper(image, ["/tmp"])
+    layers = [tmp_path / "a", tmp_path / "b"]
+    for upper in layers:
+        upper.mkdir()
+        write_upper(upper, plan)
+    listings = [sorted((str(p.relative_to(upper)), p.lstat().st_mode) for p in upper.rglob("*")) for upper in layers]
+    assert listings[0] == listings[1]
+    assert (layers[1] / "usr/sbin/nginx").read_bytes() == b"#!/bin/sh\n"
+    assert os.stat(layers[1] / "tmp").st_mode & 0o7777 == os.stat("/tmp").st_mode & 0o7777
 
 
 def test_a_shared_dir_is_made_once_and_named_by_its_content(tmp_path: Path) -> None:
