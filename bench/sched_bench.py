@@ -211,8 +211,8 @@ async def run_size(nodes: int, pods: int, clients: int, directory: Path, profile
         # End to end: create while the scheduler binds.
         meter = Meter(apiserver.address, pids)
         await meter.start()
-        profilers = [start_profile(pid, profile / f"{name}-{nodes}-e2e.txt", 30) for name, pid in
-                     (("scheduler", sched.pid), ("apiserver", pids["apiserver"]))] if profile else []
+        profilers = [start_profile(pid, profile / f"{name}-{nodes}-e2e.txt", 30) for name, pid in pids.items()
+                     if name != "bench_clients"] if profile else []
         first_create, create_seconds = await create_pods(apiserver.address, pods, clients, "live")
         stats = wait_bound(sched, pods, timeout=900)
         end_to_end_load = await meter.stop()
@@ -235,8 +235,8 @@ async def run_size(nodes: int, pods: int, clients: int, directory: Path, profile
         pids["scheduler"] = sched.pid
         meter = Meter(apiserver.address, pids)
         await meter.start()
-        profilers = [start_profile(pid, profile / f"{name}-{nodes}-backlog.txt", 30) for name, pid in
-                     (("scheduler", sched.pid), ("apiserver", pids["apiserver"]))] if profile else []
+        profilers = [start_profile(pid, profile / f"{name}-{nodes}-backlog.txt", 30) for name, pid in pids.items()
+                     if name != "bench_clients"] if profile else []
         backlog = wait_bound(sched, pods, timeout=900)
         backlog_load = await meter.stop()
         for profiler in profilers:
@@ -307,7 +307,7 @@ async def main() -> None:
     parser.add_argument("--pods", type=int, default=10000, help="pods per phase")
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients creating pods")
     parser.add_argument("--profile", type=Path,
-                        help="write py-spy profiles (collapsed stacks) of the scheduler and API server here")
+                        help="write py-spy profiles (collapsed stacks) of every daemon here")
     parser.add_argument("--keep", type=Path, help="keep the daemons' logs here")
     args = parser.parse_args()
     if args.profile:

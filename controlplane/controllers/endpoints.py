@@ -12,7 +12,7 @@ from controlplane.api import kinds
 from controlplane.api.errors import ApiError, Reason
 from controlplane.api.v1 import core_pb2
 from controlplane.client.informer import object_key, split_key
-from controlplane.controllers import servicetriggers
+from controlplane.controllers import indexes, servicetriggers
 from controlplane.controllers.base import ControllerContext, QueueController
 from controlplane.controllers.endpointsubsets import TRIGGER_TIME_ANNOTATION, plan_endpoints
 from controlplane.controllers.writetracker import STALE_RETRY, WriteTracker
@@ -30,6 +30,7 @@ class EndpointsController(QueueController):
         super().__init__(context, context.config.workers)
         self.services = context.informers("Service")
         self.pods = context.informers("Pod")
+        self.pods.add_index(indexes.POD_LABEL_INDEX, indexes.pods_by_label)
         self.endpoints = context.informers("Endpoints")
         self.recorder = context.recorder("endpoint-controller")
         self.tracker = WriteTracker()
@@ -61,7 +62,8 @@ class EndpointsController(QueueController):
             return None
         if not service.spec.selector:
             return None
-        plan = plan_endpoints(service, self.pods.list(namespace), current)
+        pods = indexes.candidates_for_selector(self.pods, namespace, service.spec.selector)
+        plan = plan_endpoints(service, pods, current)
         if plan.endpoints is None:
             return None
         try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from controlplane.api.errors import ApiError, Reason
 from controlplane.api.v1 import core_pb2, discovery_pb2
 from controlplane.client.informer import object_key
-from controlplane.controllers import servicetriggers
+from controlplane.controllers import indexes, servicetriggers
 from controlplane.controllers.base import ControllerContext
 from controlplane.controllers.serviceslices import CONTROLLER_NAME, desired_endpoints, slice_template
 from controlplane.controllers.slicekeeper import SliceKeeper
@@ -26,6 +26,7 @@ class EndpointSliceController(SliceKeeper):
         self.max_per_slice = max_per_slice
         self.services = context.informers("Service")
         self.pods = context.informers("Pod")
+        self.pods.add_index(indexes.POD_LABEL_INDEX, indexes.pods_by_label)
         self.recorder = context.recorder("endpoint-slice-controller")
         self.services.add_handler(lambda old, new: self.queue.add(object_key(new or old)))
         self.pods.add_handler(servicetriggers.requeue_services_of_pod(self.services, self.queue.add))
@@ -35,7 +36,8 @@ class EndpointSliceController(SliceKeeper):
         if service is None or not service.spec.selector or service.spec.type == "ExternalName":
             # Ours only: slices a user wrote for a selector-less Service carry another manager.
             return SlicePlan(delete=list(mine))
-        return plan_slices(mine, desired_endpoints(service, self.pods.list(namespace)), slice_template(service),
+        pods = indexes.candidates_for_selector(self.pods, namespace, service.spec.selector)
+        return plan_slices(mine, desired_endpoints(service, pods), slice_template(service),
                            max_per_slice=self.max_per_slice, placeholder=True)
 
     async def write(self, key: str, plan: SlicePlan) -> None:
