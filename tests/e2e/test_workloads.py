@@ -1,7 +1,8 @@
-"""Stories S1.1 and S2 on the lab, with every daemon real (API server, scheduler, controller manager,
-agents): a Deployment's pods spread over both workers with their env from a ConfigMap and a Secret;
-a rolling update of a readiness-probed Deployment during which a client never sees a failed
-request, then rollout status, history, undo, scale, the ReplicaSets' hash names, and Recreate.
+"""Stories S1.1, S1.6 (a deleted pod) and S2 on the lab, with every daemon real (API server, scheduler,
+controller manager, agents): a Deployment's pods spread over both workers with their env from a
+ConfigMap and a Secret, and a deleted one replaced; a rolling update of a readiness-probed
+Deployment during which a client never sees a failed request, then rollout status, history, undo,
+scale, the ReplicaSets' hash names, and Recreate.
 
 Services and the service proxy are built elsewhere: the client here (tests/support/readyclient.py)
 plays the service's part as a proxy does, following the ready pods through the API and sending each
@@ -111,6 +112,25 @@ def test_s1_1_six_replicas_with_resources_and_env_from_are_ready_on_both_workers
     assert "GREETING=hello-from-configmap" in env.splitlines()
     assert "LOG_LEVEL=debug" in env.splitlines()
     assert "API_TOKEN=s3cret-token" in env.splitlines()
+
+
+def test_s1_6_a_deleted_pod_of_a_deployment_is_replaced(cluster: Lab) -> None:
+    apply(cluster, "s1", S1)  # unchanged when the S1.1 test already made it
+    rollout_status(cluster, "probes")
+    before = {p["metadata"]["name"] for p in pods(cluster, "app=probes")}
+    victim = sorted(before)[0]
+    assert cluster.klctl_ok("delete", "pod", victim) == f'pod "{victim}" deleted\n'
+
+    def replaced() -> set[str] | None:
+        now = pods(cluster, "app=probes")
+        names = {p["metadata"]["name"] for p in now}
+        return names if len(now) == 6 and victim not in names and all(is_ready(p) for p in now) else None
+
+    after = eventually_sync(replaced, timeout=90, what="6 ready pods, the deleted one replaced")
+    assert len(after - before) == 1, f"one new pod: {sorted(after - before)}"
+    assert before - after == {victim}
+    gone = cluster.klctl("get", "pod", victim)
+    assert gone.returncode != 0 and f'pods "{victim}" not found' in gone.stderr, gone.stderr
 
 
 WEB = """\
