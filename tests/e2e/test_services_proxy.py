@@ -2,8 +2,9 @@
 NodePort on every node, external IPs, ClientIP affinity, several and named ports, UDP, endpoints
 leaving. Requests come from the host, from the nodes and from inside pods (`klctl exec`).
 
-Until the endpoints controller lands, the services have no selector and the test writes their
-EndpointSlices, pointing at pods bound with `nodeName` (a real scenario: S3.5).
+Most services here have no selector and the test writes their EndpointSlices, pointing at pods
+bound with `nodeName` (a real scenario: S3.5); `flip` has a selector, so there the endpoints
+controllers feed the proxy as a pod turns unready and back.
 """
 
 from __future__ import annotations
