@@ -168,6 +168,40 @@ def test_only_ready_pods_are_endpoints_and_an_unready_one_leaves_without_restart
     assert conditions == {ips["web-1"]: True, ips["web-2"]: True, ips["web-flaky"]: False}
 
 
+def test_publish_not_ready_addresses_keeps_an_unready_pod_in_the_endpoints_and_the_dns(cluster: Lab) -> None:
+    apply(cluster, "web-all", """\
+apiVersion: v1
+kind: Service
+metadata: {name: web-all}
+spec:
+  clusterIP: None
+  publishNotReadyAddresses: true
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: http}]
+""")
+    ips = {name: pod_ip(wait_pod(cluster, name, lambda p: bool(pod_ip(p)), timeout=30, what="given an address"))
+           for name in ("web-1", "web-2", "web-flaky")}
+
+    def flaky_unready_for_web() -> bool | tuple[set[str], set[str]]:
+        ready, not_ready = endpoints(cluster, "web")
+        return ips["web-flaky"] in not_ready or (ready, not_ready)
+
+    def all_published() -> bool | tuple[set[str], set[str]]:
+        found = endpoints(cluster, "web-all")
+        return found == (set(ips.values()), set()) or found
+
+    def all_answered() -> bool | str:
+        answer = nslookup(cluster, "client128", "web-all")
+        return sorted(addresses(answer)) == sorted(ips.values()) or answer
+
+    wait_until(lambda: bool(cluster.klctl("get", "endpoints", "web-all").returncode == 0) or "none yet",
+               timeout=30, what="the Endpoints of web-all")
+    wait_until(flaky_unready_for_web, timeout=40, what="the flaky pod to be unready")
+    # Read while it is unready (8 s of every 16): every pod is there, the unready one as ready.
+    assert all_published() is True, endpoints(cluster, "web-all")
+    wait_until(all_answered, timeout=10, what="a headless answer with every pod")
+
+
 def test_a_pod_gets_variables_for_the_services_that_existed_before_it(cluster: Lab) -> None:
     web = json.loads(cluster.klctl_ok("get", "svc", "web", "-o", "json"))["spec"]["clusterIP"]
     cluster.klctl_ok("create", "service", "clusterip", "late", "--tcp=80")  # after the pod started

@@ -3,8 +3,9 @@ NodePort on every node, external IPs, ClientIP affinity, several and named ports
 leaving. Requests come from the host, from the nodes and from inside pods (`klctl exec`).
 
 Most services here have no selector and the test writes their EndpointSlices, pointing at pods
-bound with `nodeName` (a real scenario: S3.5); `flip` has a selector, so there the endpoints
-controllers feed the proxy as a pod turns unready and back.
+bound with `nodeName` (a real scenario: S3.5; one writes an Endpoints object instead, which the
+mirroring controller turns into slices); `flip` has a selector, so there the endpoints controllers
+feed the proxy as a pod turns unready and back.
 """
 
 from __future__ import annotations
@@ -93,6 +94,29 @@ def test_a_cluster_ip_balances_over_every_endpoint_from_a_pod_and_from_a_node(cl
         return set(answers_from_node(cluster, "master", f"http://{address}/", 30)) == set(PODS)
 
     eventually_sync(every_pod_answers_the_node, timeout=30, what="every endpoint to answer the master", interval=0.5)
+
+
+def test_a_service_without_a_selector_forwards_to_a_hand_written_endpoints_object(cluster: Lab) -> None:
+    """S3.5 with the older object: the user writes Endpoints (no EndpointSlice); the mirroring
+    controller turns it into slices, which the proxy follows."""
+    ips = {pod: endpoint(cluster, pod)["addresses"][0] for pod in ("web-a", "web-b")}
+    addresses = ", ".join(f"{{ip: {ip}}}" for ip in ips.values())
+    apply(cluster, "manual", service("manual"), f"""\
+apiVersion: v1
+kind: Endpoints
+metadata: {{name: manual}}
+subsets:
+- addresses: [{addresses}]
+  ports: [{{name: http, port: 3000}}]
+""")
+    address = cluster_ip(cluster, "manual")
+
+    def both_answer() -> Counter[str]:
+        seen = answers_from_pod(cluster, "client", f"http://{address}/", 20)
+        return seen if set(seen) == set(ips) else Counter()
+
+    eventually_sync(both_answer, timeout=30, what="both hand-listed pods to answer through the service", interval=0.5)
+    assert set(answers_from_node(cluster, "worker2", f"http://{address}/", 20)) <= set(ips)
 
 
 def test_a_pod_reaches_itself_through_its_own_service(cluster: Lab) -> None:
