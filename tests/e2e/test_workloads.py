@@ -12,6 +12,7 @@ have a short preStop sleep, so a pod being removed still answers while its reade
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -26,7 +27,8 @@ import pytest
 
 from controlplane.lab.daemons import DAEMON_NAMES
 from tests.support.lab import Lab, LabFactory
-from tests.support.pods import is_ready
+from tests.support.pods import is_ready, pod_ip
+from tests.support.servicelab import try_get
 from tests.support.wait import eventually_sync
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
@@ -217,6 +219,31 @@ def test_s2_a_rolling_update_keeps_answering_and_undo_brings_version_1_back(clus
     assert cluster.klctl_ok("scale", "deployment", "web", "--replicas=6") == "deployment.apps/web scaled\n"
     rollout_status(cluster, "web")
     assert cluster.klctl_ok("get", "deployment", "web").splitlines()[1].split()[1] == "6/6"
+
+
+def test_s3_6_an_exposed_deployment_has_its_ready_pods_as_endpoints_and_answers_on_a_node_port(cluster: Lab) -> None:
+    apply(cluster, "web", WEB.format(version=1))
+    rollout_status(cluster, "web")
+    exposed = cluster.klctl_ok("expose", "deployment", "web", "--port", "80", "--target-port", "3000",
+                               "--type", "NodePort", "--name", "web-np")
+    assert exposed == "service/web-np exposed\n"
+
+    def endpoints_of_ready_pods() -> set[str] | None:
+        ready = {f"{pod_ip(p)}:3000" for p in pods(cluster, "app=web") if is_ready(p)}
+        found = json.loads(cluster.klctl_ok("get", "endpoints", "web-np", "-o", "json")).get("subsets", [])
+        listed = {f"{a['ip']}:{port['port']}" for s in found for a in s.get("addresses", []) for port in s["ports"]}
+        return listed if listed == ready and ready else None
+
+    listed = eventually_sync(endpoints_of_ready_pods, timeout=30, what="the ready pods as web-np's endpoints")
+    slices = cluster.klctl_ok("get", "endpointslices", "-l", "kubernetes.io/service-name=web-np").splitlines()
+    assert slices[0].split() == ["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"], slices
+    assert len(slices) == 2 and slices[1].split()[1:3] == ["IPv4", "3000"], slices
+    port = json.loads(cluster.klctl_ok("get", "svc", "web-np", "-o", "json"))["spec"]["ports"][0]["nodePort"]
+    for node, address in cluster.node_ips.items():
+        body = eventually_sync(functools.partial(try_get, f"http://{address}:{port}/"), timeout=30,
+                               what=f"the node port on {node}")
+        assert "kubelab demo v1" in body, body
+    assert len(listed) == len(pods(cluster, "app=web"))
 
 
 RECREATE = """\

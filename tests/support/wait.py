@@ -33,7 +33,7 @@ async def eventually(check: Callable[[], Awaitable[T]], *, timeout: float, what:
         await asyncio.sleep(interval)
 
 
-def eventually_sync(check: Callable[[], T], *, timeout: float, what: str, interval: float = 0.02) -> T:
+def eventually_sync(check: Callable[[], T | None], *, timeout: float, what: str, interval: float = 0.02) -> T:
     deadline = time.monotonic() + timeout
     last: object = None
     while True:
