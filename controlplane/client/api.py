@@ -33,7 +33,9 @@ class WatchEvent:
     resource_version: str
 
 
-def _api_error(error: grpc.aio.AioRpcError) -> ApiError:
+def api_error(error: grpc.aio.AioRpcError) -> ApiError:
+    """A failed call as the ApiError it stands for (Kubernetes' reason from the trailing metadata, else
+    from the status code); every client of kubelab's services reports failures this way."""
     reason = None
     metadata: Any = error.trailing_metadata() or ()
     for key, value in metadata:
@@ -79,7 +81,7 @@ class ApiClient:
         try:
             return await method(request, timeout=self.timeout)
         except grpc.aio.AioRpcError as error:
-            raise _api_error(error) from None
+            raise api_error(error) from None
 
     async def create(self, obj: Message, *, dry_run: bool = False) -> Message:
         reply = await self._call(self.stub.Create, api_pb2.CreateRequest(object=kinds.wrap(obj), dry_run=dry_run))
@@ -135,7 +137,7 @@ class ApiClient:
             async for event in call:
                 yield WatchEvent(event.type, kinds.unwrap(event.object)[1], event.resource_version)
         except grpc.aio.AioRpcError as error:
-            raise _api_error(error) from None
+            raise api_error(error) from None
         finally:
             call.cancel()
 

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import grpc
 
 from controlplane.api.v1 import gossip_pb2, gossip_pb2_grpc
-from controlplane.client.api import _api_error
+from controlplane.client.api import api_error
 
 
 class MembersClient:
@@ -24,7 +24,7 @@ class MembersClient:
             view: gossip_pb2.GossipView = await self.node_members.List(gossip_pb2.MembersRequest(node=node),
                                                                        timeout=self.timeout)
         except grpc.aio.AioRpcError as error:
-            raise _api_error(error) from None
+            raise api_error(error) from None
         return view
 
     async def watch(self) -> AsyncIterator[gossip_pb2.GossipView]:
@@ -34,6 +34,6 @@ class MembersClient:
             async for view in call:
                 yield view
         except grpc.aio.AioRpcError as error:
-            raise _api_error(error) from None
+            raise api_error(error) from None
         finally:
             call.cancel()

@@ -21,7 +21,7 @@ from google.protobuf.message import Message
 
 from controlplane.api.errors import ApiError, Reason
 from controlplane.api.v1 import streams_pb2, streams_pb2_grpc
-from controlplane.client.api import _api_error
+from controlplane.client.api import api_error
 
 EOF: Any = grpc.aio.EOF  # type: ignore[attr-defined]  # grpc-stubs does not know it
 LOST_STATUS = "Internal error from Core"  # what gRPC says when it lost a two-way call's status
@@ -63,7 +63,7 @@ async def _status_error(call: Any, error: grpc.aio.AioRpcError, told: str) -> Ap
     the status anyway (a client that wrote as the call ended reads INTERNAL "Internal error from Core")."""
     if told and error.code() is grpc.StatusCode.INTERNAL and error.details() == LOST_STATUS:
         return ApiError(Reason.INTERNAL, told)
-    return _api_error(error)
+    return api_error(error)
 
 
 class ExecSession:
@@ -165,7 +165,7 @@ class StreamsClient:
             async for chunk in call:
                 yield chunk.data
         except grpc.aio.AioRpcError as error:
-            raise _api_error(error) from None
+            raise api_error(error) from None
         finally:
             call.cancel()
 
