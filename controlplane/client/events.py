@@ -58,8 +58,9 @@ class EventRecorder:
                 await self.client.update(current)
                 self._seen.move_to_end(key)
                 return
+        now = now_text()
         event = core_pb2.Event(api_version="v1", kind="Event", reason=reason, message=message, type=event_type,
-                               count=1, first_timestamp=now_text(), last_timestamp=now_text(),
+                               count=1, first_timestamp=now, last_timestamp=now,
                                reporting_component=self.component, reporting_instance=self.host)
         event.metadata.name = f"{meta.name}.{time.time_ns():x}"
         event.metadata.namespace = meta.namespace if kind.namespaced else "default"

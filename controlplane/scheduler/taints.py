@@ -1,10 +1,6 @@
 """The scheduler's taints and tolerations (hashable values, matched by Kubernetes' rules in
 controlplane/api/taints.py), and the taints a node's conditions imply.
 
-A toleration tolerates a taint when its effect is empty or the same, its key is empty or the same,
-and its operator is Exists, or Equal (or empty) with the same value: so an empty key with Exists
-tolerates everything.
-
 Kubernetes' node lifecycle controller turns a node's conditions into NoSchedule taints (Ready False
 -> not-ready, Ready Unknown -> unreachable, MemoryPressure True -> memory-pressure, ...), and the
 kubelet registers a new node with the not-ready one. The scheduler sees those taints only once they

@@ -17,16 +17,15 @@ from enum import Enum
 from controlplane.api import taints
 from controlplane.api.v1 import core_pb2, meta_pb2
 
-CONDITION_TAINTS = taints.CONDITION_TAINTS
-NOSCHEDULE_KEYS = frozenset({key for by_status in CONDITION_TAINTS.values() for key in by_status.values()}
+NOSCHEDULE_KEYS = frozenset({key for by_status in taints.CONDITION_TAINTS.values() for key in by_status.values()}
                             | {taints.UNSCHEDULABLE})
 NOEXECUTE_KEYS = (taints.NOT_READY, taints.UNREACHABLE)
 
 
 def noschedule_keys(conditions: Sequence[meta_pb2.Condition], unschedulable: bool) -> set[str]:
     """The NoSchedule taint keys a node with these conditions should carry."""
-    wanted = {CONDITION_TAINTS[c.type][c.status] for c in conditions
-              if c.type in CONDITION_TAINTS and c.status in CONDITION_TAINTS[c.type]}
+    implied = (taints.CONDITION_TAINTS.get(c.type, {}).get(c.status) for c in conditions)
+    wanted = {key for key in implied if key is not None}
     if unschedulable:
         wanted.add(taints.UNSCHEDULABLE)
     return wanted
