@@ -18,11 +18,13 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from controlplane.api.timestamps import format_micro_time
+
 
 def _time(seconds: float) -> str:
     if seconds <= 0:
         return ""
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return format_micro_time(datetime.fromtimestamp(seconds, UTC))
 
 
 @dataclass

@@ -11,6 +11,7 @@ import structlog
 
 from controlplane.api import kinds
 from controlplane.api.errors import ApiError, Reason
+from controlplane.api.timestamps import format_micro_time
 from controlplane.api.v1 import coordination_pb2
 from controlplane.client import ApiClient
 from proxy.announce import LEASE_LABEL, LEASE_NAMESPACE, lease_name
@@ -20,10 +21,6 @@ log = structlog.get_logger("proxy.lease")
 LEASE = kinds.by_kind("Lease")
 
 
-def micro_time() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def _lease(node: str, duration: float) -> coordination_pb2.Lease:
     lease = coordination_pb2.Lease(api_version="coordination.k8s.io/v1", kind="Lease")
     lease.metadata.name = lease_name(node)
@@ -31,7 +28,7 @@ def _lease(node: str, duration: float) -> coordination_pb2.Lease:
     lease.metadata.labels[LEASE_LABEL[0]] = LEASE_LABEL[1]
     lease.spec.holder_identity = node
     lease.spec.lease_duration_seconds = max(round(duration), 1)
-    now = micro_time()
+    now = format_micro_time(datetime.now(UTC))
     lease.spec.acquire_time = now
     lease.spec.renew_time = now
     return lease
@@ -71,7 +68,7 @@ async def _renew(client: ApiClient, node: str, duration: float,
         held = found
     held.spec.holder_identity = node
     held.spec.lease_duration_seconds = max(round(duration), 1)
-    held.spec.renew_time = micro_time()
+    held.spec.renew_time = format_micro_time(datetime.now(UTC))
     try:
         updated = await client.update(held)
     except ApiError as error:

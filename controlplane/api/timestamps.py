@@ -1,4 +1,5 @@
-"""Object timestamps as Kubernetes writes them (RFC 3339, UTC, whole seconds: `2026-11-21T13:05:00Z`)."""
+"""Object timestamps as Kubernetes writes them (RFC 3339, UTC, whole seconds: `2026-11-21T13:05:00Z`;
+a MicroTime, such as a Lease's renewTime, with microseconds: `2026-11-21T13:05:00.123456Z`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ from datetime import UTC, datetime
 
 def format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def format_micro_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def now_text() -> str:
