@@ -19,6 +19,8 @@ import signal
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from agent import pidwait
+
 
 @dataclass(frozen=True, slots=True)
 class Completed:
@@ -69,7 +71,7 @@ async def run(argv: Sequence[str], *, stdin: bytes | None = None, env: Mapping[s
             # read all its input cannot block the other side
             writing = _write_all(loop, in_w, stdin, lambda: close(in_w)) if stdin is not None else None
             stdout, stderr, _ = await asyncio.gather(_read_all(loop, out_r), _read_all(loop, err_r),
-                                                     _exited(loop, pidfd))
+                                                     pidwait.exit_future(pidfd))
             if writing is not None:
                 await writing
         _, status = os.waitpid(pid, 0)
@@ -88,7 +90,7 @@ async def run(argv: Sequence[str], *, stdin: bytes | None = None, env: Mapping[s
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)  # not reaped yet, so the pid is still this child's
             if pidfd >= 0:
-                _reap_when_exited(loop, pid, pidfd)
+                pidwait.reap_when_exited(pidfd)
             else:
                 with contextlib.suppress(ChildProcessError):
                     os.waitpid(pid, 0)
@@ -145,27 +147,3 @@ def _write_all(loop: asyncio.AbstractEventLoop, fd: int, data: bytes,
 
     loop.add_writer(fd, writable)
     return done
-
-
-def _exited(loop: asyncio.AbstractEventLoop, pidfd: int) -> asyncio.Future[None]:
-    done: asyncio.Future[None] = loop.create_future()
-
-    def readable() -> None:
-        loop.remove_reader(pidfd)
-        if not done.done():
-            done.set_result(None)
-
-    loop.add_reader(pidfd, readable)
-    return done
-
-
-def _reap_when_exited(loop: asyncio.AbstractEventLoop, pid: int, pidfd: int) -> None:
-    """Reap a killed child once it is gone, without waiting for it here; `pidfd` is closed then."""
-
-    def exited() -> None:
-        loop.remove_reader(pidfd)
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
-        os.close(pidfd)
-
-    loop.add_reader(pidfd, exited)

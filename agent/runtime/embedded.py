@@ -35,6 +35,7 @@ from typing import Any
 
 import structlog
 
+from agent import pidwait
 from agent.images.catalog import CatalogError, HostTools, ImageConfig, discover_host_tools, resolve
 from agent.runtime import procs, rootfs
 from agent.runtime.attachinput import FifoInput
@@ -254,7 +255,7 @@ class EmbeddedRuntime:
             ], setsid=True, setsigmask=(), setsigdef=(signal.SIGPIPE, signal.SIGXFSZ))
         finally:
             os.close(write_end)
-        procs.watch_child(pid)
+        pidwait.watch_child(pid)
         try:
             reply = await self._read_reply(read_end)
         except TimeoutError:
@@ -323,8 +324,8 @@ class EmbeddedRuntime:
             monitor = procs.open_pidfd(int(state.get("monitor_pid") or 0), state.get("monitor_start"))
             if monitor is not None:
                 try:
-                    await procs.wait_exit(monitor)
-                    procs.reap(monitor)
+                    await pidwait.wait_exit(monitor)
+                    pidwait.reap(monitor)
                 finally:
                     os.close(monitor)
                 continue
@@ -334,8 +335,8 @@ class EmbeddedRuntime:
                 await asyncio.sleep(0.05)
                 continue
             try:
-                await procs.wait_exit(process)
-                procs.reap(process)  # ours if we are the subreaper it was reparented to
+                await pidwait.wait_exit(process)
+                pidwait.reap(process)  # ours if we are the subreaper it was reparented to
             finally:
                 os.close(process)
 

@@ -2,13 +2,11 @@
 
 A pid alone can be reused; a (pid, start time) pair cannot, within one boot. A pidfd opened and then
 checked against the recorded start time refers to the right process for as long as it is open, so
-signals sent through it cannot hit a stranger.
+signals sent through it cannot hit a stranger. Waiting for one and reaping it: agent/pidwait.py.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
 import signal
 from pathlib import Path
@@ -59,41 +57,3 @@ def send_signal(pidfd: int, signum: int) -> bool:
         return True
     except ProcessLookupError:
         return False
-
-
-def reap(pidfd: int) -> None:
-    """Collect the process's exit status if it is our child (else it is not ours to reap)."""
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitid(os.P_PIDFD, pidfd, os.WEXITED | os.WNOHANG)
-
-
-async def wait_exit(pidfd: int) -> None:
-    """Return once the process has exited. The caller keeps owning (and closes) the pidfd."""
-    loop = asyncio.get_running_loop()
-    exited = loop.create_future()
-
-    def readable() -> None:
-        if not exited.done():
-            exited.set_result(None)
-
-    loop.add_reader(pidfd, readable)
-    try:
-        await exited
-    finally:
-        loop.remove_reader(pidfd)
-
-
-def watch_child(pid: int) -> None:
-    """Reap our child `pid` when it exits, without a task: a reader on its pidfd does it."""
-    try:
-        pidfd = os.pidfd_open(pid)
-    except OSError:
-        return
-    loop = asyncio.get_running_loop()
-
-    def exited() -> None:
-        loop.remove_reader(pidfd)
-        reap(pidfd)
-        os.close(pidfd)
-
-    loop.add_reader(pidfd, exited)

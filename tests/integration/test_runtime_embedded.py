@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from agent import pidwait
 from agent.runtime import (
     ContainerConfig,
     ContainerNotFound,
@@ -587,8 +588,8 @@ async def test_a_killed_monitor_is_noticed(runtime: EmbeddedRuntime, pod: Pod, s
     assert monitor is not None
     try:
         procs.send_signal(monitor, signal.SIGKILL)
-        await procs.wait_exit(monitor)
-        procs.reap(monitor)
+        await pidwait.wait_exit(monitor)
+        pidwait.reap(monitor)
     finally:
         os.close(monitor)
     assert (await runtime.status(started.id)).state == "running"  # unmonitored, but alive
