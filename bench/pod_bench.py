@@ -80,17 +80,8 @@ def _machine_busy_seconds() -> float:
 def _lab_processes(lab: Lab) -> dict[int, str]:
     """pid -> part of the lab: each daemon by name, the container monitors, the containers (their children)."""
     parts = {int(d["pid"]): str(d["daemon"]) for d in lab.daemons()}
-    monitors = set()
-    marker = str(lab.state_dir).encode()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                command = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if b"maxlog=" in command and marker in command:
-                monitors.add(int(entry.name))
-                parts[int(entry.name)] = "monitors"
+    monitors = set(_monitor_pids(lab))
+    parts.update(dict.fromkeys(monitors, "monitors"))
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit() and int(entry.name) not in parts:
             found = _cpu_seconds(int(entry.name))
@@ -116,18 +107,6 @@ def _cpu_per_pod_ms(before: dict[int, tuple[str, float]], after: dict[int, tuple
         earlier = before.get(pid)
         spent[part] = spent.get(part, 0.0) + seconds - (earlier[1] if earlier and earlier[0] == part else 0.0)
     return {part: round(seconds / pods * 1000, 1) for part, seconds in sorted(spent.items())}
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                    found.append(int(entry.name))
-            except (OSError, IndexError, ValueError):
-                continue
-    return found
 
 
 async def measure(lab: Lab, count: int, timeout: float) -> dict[str, object]:
@@ -184,9 +163,10 @@ async def measure(lab: Lab, count: int, timeout: float) -> dict[str, object]:
     }
 
 
-def monitor_rss(lab: Lab) -> dict[str, float]:
+def _monitor_pids(lab: Lab) -> list[int]:
     """The per-container monitors: `python -I -S -c <boot> dir=... maxlog=...` under the lab's state dir."""
-    sizes = []
+    found = []
+    marker = str(lab.state_dir).encode()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -194,8 +174,14 @@ def monitor_rss(lab: Lab) -> dict[str, float]:
             command = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if b"maxlog=" in command and str(lab.state_dir).encode() in command:
-            sizes.append(_rss_bytes(int(entry.name)))
+        if b"maxlog=" in command and marker in command:
+            found.append(int(entry.name))
+    return found
+
+
+def monitor_rss(lab: Lab) -> dict[str, float]:
+    """The monitors' resident memory: how many, each on average, all together."""
+    sizes = [_rss_bytes(pid) for pid in _monitor_pids(lab)]
     if not sizes:
         return {}
     return {"count": len(sizes), "each_mb": round(sum(sizes) / len(sizes) / 2**20, 1),

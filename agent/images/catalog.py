@@ -203,17 +203,22 @@ def _python_image(host: HostTools) -> tuple[str, ...]:
     return (*host.python_paths, host.images_dir)
 
 
+def _python_shim(host: HostTools, script: str, comment: str) -> bytes:
+    """A /bin/sh script that runs the catalog's `script` (in images_dir) as the Python images run."""
+    path = os.path.join(host.images_dir, script)
+    return (f"#!/bin/sh\n# kubelab: {comment}\n"
+            f'exec {host.python} {" ".join(PYTHON_FLAGS)} {path} "$@"\n').encode()
+
+
 def _nginx(ref: ImageReference, host: HostTools) -> ImageConfig:
-    server = os.path.join(host.images_dir, "static_server.py")
-    shim = ("#!/bin/sh\n# kubelab: nginx is a static file server in this catalog\n"
-            f'exec {host.python} {" ".join(PYTHON_FLAGS)} {server} "$@"\n')
+    shim = _python_shim(host, "static_server.py", "nginx is a static file server in this catalog")
     return ImageConfig(
         reference=str(ref),
         entrypoint=(),
         cmd=("nginx", "-g", "daemon off;"),
         env=(("PATH", DEFAULT_PATH), ("NGINX_VERSION", "kubelab")),
         files=(
-            ImageFile("/usr/sbin/nginx", shim.encode(), 0o755),
+            ImageFile("/usr/sbin/nginx", shim, 0o755),
             ImageFile("/usr/share/nginx/html/index.html", nginx_files.INDEX_HTML),
             ImageFile("/usr/share/nginx/html/50x.html", nginx_files.ERROR_50X_HTML),
             ImageFile("/etc/nginx/nginx.conf", nginx_files.NGINX_CONF),
@@ -233,10 +238,8 @@ def _busybox(ref: ImageReference, host: HostTools, image: str) -> ImageConfig:
     applets = tuple(ImageFile(name, symlink=host.busybox) for name in host.busybox_applets
                     if not (classic and name == "nslookup"))
     if classic:
-        script = os.path.join(host.images_dir, "nslookup128.py")
-        shim = (f'#!/bin/sh\n# kubelab: busybox 1.28\'s nslookup (through the resolv.conf search path)\n'
-                f'exec {host.python} -I -S {script} "$@"\n')
-        applets += (ImageFile("nslookup", content=shim.encode(), mode=0o755),)
+        shim = _python_shim(host, "nslookup128.py", "busybox 1.28's nslookup (through the resolv.conf search path)")
+        applets += (ImageFile("nslookup", content=shim, mode=0o755),)
     shared = SharedDir(key="busybox-1.28-applets" if classic else "busybox-applets", target=BUSYBOX_APPLET_DIR,
                        files=applets)
     return ImageConfig(

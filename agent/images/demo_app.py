@@ -145,12 +145,6 @@ class Health:
         return uptime % s.flaky_period < s.flaky_period - s.flaky_down
 
 
-def say(line: str) -> None:
-    """One line on stdout, whole: connections answer from threads of their own."""
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
-
-
 def make_app(settings: Settings, started: float) -> tinyhttp.Server:
     health = Health(settings)
     hostname = socket.gethostname()
@@ -186,7 +180,7 @@ def make_app(settings: Settings, started: float) -> tinyhttp.Server:
             return tinyhttp.text("405: Method Not Allowed", 405, headers={"Allow": "GET,HEAD"})
         with lock:  # Health counts requests: one at a time
             response = endpoint(request)
-        say(f'{request.remote} "{request.method} {request.path_qs}" {response.status}')
+        tinyhttp.say(f'{request.remote} "{request.method} {request.path_qs}" {response.status}')
         return response
 
     lock = threading.Lock()
@@ -197,27 +191,27 @@ def serve(settings: Settings) -> int:
     """Run the app until SIGTERM or SIGINT (exit 0) or EXIT_AFTER (EXIT_CODE), in the main thread."""
     started = time.monotonic()
     tinyhttp.hold_signals(STOP_SIGNALS)  # before the server's threads start: they inherit it
-    say(f"{settings.banner} starting (pid {os.getpid()})")
+    tinyhttp.say(f"{settings.banner} starting (pid {os.getpid()})")
     if settings.boot_delay > 0:
-        say(f"booting: listening in {settings.boot_delay:g}s")
+        tinyhttp.say(f"booting: listening in {settings.boot_delay:g}s")
         if tinyhttp.wait_signal(STOP_SIGNALS, settings.boot_delay) is not None:
-            say("stopping on signal while booting")
+            tinyhttp.say("stopping on signal while booting")
             return 0
     app = make_app(settings, started)
     app.listen(None, settings.port)  # every address, IPv4 and IPv6
-    say(f"{settings.banner} listening on :{settings.port}")
+    tinyhttp.say(f"{settings.banner} listening on :{settings.port}")
     code = 0
     try:
         if settings.exit_after is not None:
             remaining = settings.exit_after - (time.monotonic() - started)
             if tinyhttp.wait_signal(STOP_SIGNALS, max(0.0, remaining)) is None:
-                say(f"exiting with code {settings.exit_code} after {settings.exit_after:g}s (EXIT_AFTER)")
+                tinyhttp.say(f"exiting with code {settings.exit_code} after {settings.exit_after:g}s (EXIT_AFTER)")
                 code = settings.exit_code
             else:
-                say("stopping on signal")
+                tinyhttp.say("stopping on signal")
         else:
             tinyhttp.wait_signal(STOP_SIGNALS, None)
-            say("stopping on signal")
+            tinyhttp.say("stopping on signal")
     finally:
         app.close(grace=1)  # requests in progress may finish; idle keep-alive connections close
     return code

@@ -79,14 +79,8 @@ def combined_log(request: tinyhttp.Request, response: tinyhttp.Response, sent: i
     stamp = datetime.now(UTC).strftime("%d/%b/%Y:%H:%M:%S +0000")
     referer = request.headers.get("referer", "-")
     agent = request.headers.get("user-agent", "-")
-    log_line(f'{request.remote} - - [{stamp}] "{request.method} {request.path_qs} HTTP/{request.version}" '
-             f'{response.status} {sent} "{referer}" "{agent}"')
-
-
-def log_line(line: str) -> None:
-    """One line on stdout, whole: connections answer from threads of their own."""
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
+    tinyhttp.say(f'{request.remote} - - [{stamp}] "{request.method} {request.path_qs} HTTP/{request.version}" '
+                 f'{response.status} {sent} "{referer}" "{agent}"')
 
 
 def _byte_range(header: str, size: int) -> tuple[int, int] | None:
@@ -203,9 +197,9 @@ def serve(config: ServerConfig) -> int:
             with contextlib.suppress(OSError):  # no IPv6 in this network namespace
                 app.listen("::", port)
     ports = " ".join(str(p) for p in config.ports)
-    log_line(f"[notice] 1#1: nginx (kubelab static server) serving {config.root} on port {ports}")
+    tinyhttp.say(f"[notice] 1#1: nginx (kubelab static server) serving {config.root} on port {ports}")
     tinyhttp.wait_signal(STOP_SIGNALS, None)
-    log_line("[notice] 1#1: signal received, exiting")
+    tinyhttp.say("[notice] 1#1: signal received, exiting")
     app.close(grace=1)
     return 0
 

@@ -166,6 +166,12 @@ def parse_http_date(value: str) -> int | None:
     return days * 86400 + hour * 3600 + minute * 60 + second
 
 
+def say(line: str) -> None:
+    """One line on stdout, whole, at once: connections answer (and log) from threads of their own."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
 def hold_signals(signums: Iterable[int]) -> None:
     """Keep these signals pending for `wait_signal` instead of delivering them: call it in the main thread
     before any other thread starts, as threads inherit it."""
