@@ -18,7 +18,7 @@ from pathlib import Path
 from agent.gossip.config import DEFAULT_PORT, GossipConfig
 from agent.gossip.keyring import KeyringError, decode_key, read_keyring_file
 from agent.gossip.memberlist import JoinAddressError, parse_join
-from controlplane.daemon import ConfigError, add_flag, env_name
+from controlplane.daemon import ConfigError, env_name, flag_adder
 
 # The knobs offered as flags: (field of GossipConfig, help). Seconds unless said otherwise.
 KNOBS = (
@@ -90,10 +90,7 @@ def _dest(flag: str) -> str:
 
 def add_gossip_flags(parser: argparse.ArgumentParser, daemon: str, *, port_flag: bool = True) -> None:
     defaults = GossipConfig(name="")
-
-    def flag(name: str, default: object, help: str, **kwargs: object) -> None:
-        add_flag(parser, daemon, name, default=default, help=help, **kwargs)
-
+    flag = flag_adder(parser, daemon)
     add_list_flag(parser, daemon, "--join", "a gossip member to join through, HOST[:PORT]")
     if port_flag:
         flag("--gossip-port", DEFAULT_PORT, "UDP and TCP port of the gossip cluster", type=int)

@@ -158,15 +158,19 @@ class Memberlist:
             with contextlib.suppress(asyncio.CancelledError):
                 await self.transport.wait_closed()
 
+    def _step(self) -> float:
+        """Feed the state machine what arrived and what is due, send what it produced; its next deadline."""
+        now = self.clock()
+        for payload, sender in self.transport.drain():
+            self.state.receive(payload, sender, now)
+        self.state.tick(now)
+        self._flush()
+        return self.state.next_deadline()
+
     async def _loop(self) -> None:
         wake = self.transport.readable
         while True:
-            now = self.clock()
-            for payload, sender in self.transport.drain():
-                self.state.receive(payload, sender, now)
-            self.state.tick(now)
-            self._flush()
-            delay = self.state.next_deadline() - self.clock()
+            delay = self._step() - self.clock()
             if delay > 0 and not wake.is_set():
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(delay):
@@ -262,12 +266,7 @@ class Memberlist:
         deadline = self.clock() + self.config.leave_timeout
         wake = self.transport.readable
         while not self.state.left and self.clock() < deadline:
-            now = self.clock()
-            for payload, sender in self.transport.drain():
-                self.state.receive(payload, sender, now)
-            self.state.tick(now)
-            self._flush()
-            delay = min(self.state.next_deadline(), deadline) - self.clock()
+            delay = min(self._step(), deadline) - self.clock()
             if delay > 0:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(delay):

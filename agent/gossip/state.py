@@ -39,7 +39,7 @@ from agent.gossip.keyring import OVERHEAD as SEAL_OVERHEAD
 from agent.gossip.suspicion import Suspicion
 
 Address = tuple[str, int]
-Tags = tuple[tuple[str, str], ...]
+Tags = wire.Tags
 _SEQ_MASK = 0xFFFFFFFF
 LEAVE_COPIES = 3  # copies of our "left" per live member before a graceful leave is done
 
@@ -51,8 +51,7 @@ class Status(enum.StrEnum):
     LEFT = "left"
 
 
-_WIRE_STATE = {Status.ALIVE: wire.State.ALIVE, Status.SUSPECT: wire.State.SUSPECT, Status.DEAD: wire.State.DEAD,
-               Status.LEFT: wire.State.LEFT}
+_WIRE_STATE = {status: wire.State[status.name] for status in Status}
 
 
 @dataclass(frozen=True, slots=True)

@@ -166,9 +166,7 @@ class Transport:
                 await _write_frame(writer, self.keyring.seal(payload))
                 answer = await _read_frame(reader)
             finally:
-                writer.close()
-                with contextlib.suppress(OSError):
-                    await writer.wait_closed()
+                await _close(writer)
         return self.keyring.open(answer)
 
     async def send_stream(self, address: Address, sealed: bytes) -> None:
@@ -179,9 +177,7 @@ class Transport:
                 try:
                     await _write_frame(writer, sealed)
                 finally:
-                    writer.close()
-                    with contextlib.suppress(OSError):
-                        await writer.wait_closed()
+                    await _close(writer)
         except (OSError, TimeoutError) as error:
             self.stats["send_errors"] += 1
             log.debug("gossip.stream_send_failed", address=f"{address[0]}:{address[1]}", error=str(error))
@@ -204,9 +200,13 @@ class Transport:
             self.stats["stream_errors"] += 1
             log.debug("gossip.stream_failed", peer=f"{peer[0]}:{peer[1]}", error=str(error) or type(error).__name__)
         finally:
-            writer.close()
-            with contextlib.suppress(OSError):
-                await writer.wait_closed()
+            await _close(writer)
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
 
 
 async def _write_frame(writer: asyncio.StreamWriter, data: bytes) -> None:
