@@ -74,11 +74,7 @@ def _score(address: str, node: str) -> bytes:
 
 def owner(address: str, nodes: Iterable[str]) -> str | None:
     """The node that answers for `address`: highest rendezvous score, None when there is no node."""
-    best = None
-    for node in nodes:
-        if best is None or (_score(address, node), node) > (_score(address, best), best):
-            best = node
-    return best
+    return max(nodes, key=lambda node: (_score(address, node), node), default=None)
 
 
 @dataclass(frozen=True, slots=True)

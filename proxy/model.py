@@ -58,6 +58,11 @@ class ServicePort:
         return self.name.protocol
 
     @property
+    def addresses(self) -> tuple[str, ...]:
+        """Every address the port is served at (its node port is on the nodes' addresses)."""
+        return (self.cluster_ip, *self.external_ips, *self.load_balancer_ips)
+
+    @property
     def externally_accessible(self) -> bool:
         """Reached through a node port, an external IP or a load balancer (external traffic)."""
         return bool(self.node_port or self.external_ips or self.load_balancer_ips)

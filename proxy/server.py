@@ -43,6 +43,11 @@ TO_BE_DELETED_TAINT = "ToBeDeletedByClusterAutoscaler"
 RETRY_DELAY = 1.0  # seconds before a failed sync (or a frontend that could not bind) is tried again
 
 
+def _addresses_of(node: core_pb2.Node) -> list[str]:
+    """The addresses a node's clients may use as a node port's (its internal and external IPs)."""
+    return [address.address for address in node.status.addresses if address.type in ("InternalIP", "ExternalIP")]
+
+
 def make_backend(config: ProxyConfig) -> Backend:
     return UserspaceBackend(config) if config.mode == "userspace" else NftablesBackend(config)
 
@@ -98,10 +103,14 @@ class Proxy:
         self._dirty()
 
     def _node_changed(self, old: core_pb2.Node | None, new: core_pb2.Node | None) -> None:
-        if self._node_view() != self._view:
-            self._dirty()
         current = new or old
-        if current is not None and current.metadata.name == self.config.node_name:
+        own = current is not None and current.metadata.name == self.config.node_name
+        # Most node updates are heartbeats: the view (over every node) is recomputed only when this
+        # node's part of it changed.
+        if (old is None or new is None or _addresses_of(old) != _addresses_of(new)
+                or (own and old.spec.pod_cidr != new.spec.pod_cidr)) and self._node_view() != self._view:
+            self._dirty()
+        if own:
             self.health.node_eligible = new is not None and not new.metadata.deletion_timestamp and not any(
                 taint.key == TO_BE_DELETED_TAINT for taint in new.spec.taints)
         self.announce_wake.set()
@@ -117,8 +126,7 @@ class Proxy:
         self.announce_wake.set()
 
     def _node_view(self) -> NodeView:
-        addresses = frozenset(address.address for node in self.nodes.list() for address in node.status.addresses
-                              if address.type in ("InternalIP", "ExternalIP"))
+        addresses = frozenset(address for node in self.nodes.list() for address in _addresses_of(node))
         own = self.nodes.get("", self.config.node_name)
         return NodeView(node_addresses=addresses | {self.config.node_ip},
                         pod_cidr=own.spec.pod_cidr if own is not None else "")

@@ -88,5 +88,3 @@ class Changes:
 
     def __bool__(self) -> bool:
         return bool(self.dirty)
-
-

@@ -42,6 +42,12 @@ def _held(service: core_pb2.Service) -> list[str]:
     return [entry.ip for entry in service.status.load_balancer.ingress if entry.ip]
 
 
+def _claimed(service: core_pb2.Service) -> list[str]:
+    """The addresses a service holds or asks for."""
+    requested = service.spec.load_balancer_ip
+    return [*_held(service), requested] if requested else _held(service)
+
+
 def _seniority(service: core_pb2.Service) -> tuple[str, str, str]:
     meta = service.metadata
     return (meta.creation_timestamp, meta.namespace, meta.name)
@@ -56,14 +62,10 @@ def choose_address(service: core_pb2.Service, others: Iterable[core_pb2.Service]
     for other in others:
         if not wants_address(other) or object_key(other) == object_key(service):
             continue
-        for address in _held(other):
-            taken.add(address)
-            if _seniority(other) < mine:
-                senior.add(address)
-        if other.spec.load_balancer_ip:
-            taken.add(other.spec.load_balancer_ip)
-            if _seniority(other) < mine:
-                senior.add(other.spec.load_balancer_ip)
+        claimed = _claimed(other)
+        taken.update(claimed)
+        if _seniority(other) < mine:
+            senior.update(claimed)
     requested = service.spec.load_balancer_ip
     if requested:
         try:

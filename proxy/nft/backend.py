@@ -84,7 +84,8 @@ class NftablesBackend:
                               str(self.config.cluster_cidr))
         rebuild = context != self.context
         self.context = context
-        old_routes = {name: self.routes.get(name) for name in changes}
+        old_routes = {name: self.routes.pop(name, None) for name in changes}
+        self.routes.update((name, route) for name, route in changes.items() if route is not None)
         if rebuild:
             self.fragments = {name: fragment(route, context) for name, route in routes.items()}
         else:
@@ -93,7 +94,6 @@ class NftablesBackend:
                     self.fragments.pop(name, None)
                 else:
                     self.fragments[name] = fragment(route, context)
-        self.routes = dict(routes)
         desired, conflicts = merge(self.fragments.items())
         for conflict in set(conflicts) - self._conflicts:
             log.warning("frontend.conflict", conflict=conflict)

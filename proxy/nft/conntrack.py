@@ -16,20 +16,19 @@ def stale_udp_entries(old: Route | None, new: Route | None) -> list[tuple[str, .
     if before is None or before.port.protocol != "UDP":
         return []
     port = before.port
-    addresses = (port.cluster_ip, *port.external_ips, *port.load_balancer_ips)
     commands: list[tuple[str, ...]] = []
     kept = set(new.reachable) if new is not None else set()
     for endpoint in (old.reachable if old is not None else ()):
         if endpoint in kept:
             continue
-        for address in addresses:
+        for address in port.addresses:
             commands.append(("-D", "-p", "udp", "--orig-dst", address, "--orig-port-dst", str(port.port),
                              "--dst-nat", endpoint.ip))
         if port.node_port:
             commands.append(("-D", "-p", "udp", "--orig-port-dst", str(port.node_port), "--dst-nat", endpoint.ip))
     was_serving = old is not None and old.internal_verdict is Verdict.FORWARD
     if new is not None and new.internal_verdict is Verdict.FORWARD and not was_serving:
-        for address in (new.port.cluster_ip, *new.port.external_ips, *new.port.load_balancer_ips):
+        for address in new.port.addresses:
             commands.append(("-D", "-p", "udp", "--orig-dst", address, "--orig-port-dst", str(new.port.port)))
         if new.port.node_port:
             commands.append(("-D", "-p", "udp", "--orig-port-dst", str(new.port.node_port)))

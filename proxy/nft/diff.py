@@ -14,7 +14,7 @@ from proxy.nft.ruleset import FAMILY, TABLE, Desired, NodeContext, skeleton
 _T = f"{FAMILY} {TABLE}"
 
 
-def _element(collection: str, key: str, value: str) -> str:
+def _element(key: str, value: str) -> str:
     return f"{{ {key} : {value} }}" if value else f"{{ {key} }}"
 
 
@@ -40,7 +40,7 @@ def transaction(old: Desired, new: Desired) -> list[str]:
         commands.append(f"delete element {_T} {collection} {{ {element} }}")
     for key in sorted((new.elements.keys() - old.elements.keys()) | changed):
         collection, element = key
-        commands.append(f"add element {_T} {collection} {_element(collection, element, new.elements[key])}")
+        commands.append(f"add element {_T} {collection} {_element(element, new.elements[key])}")
     gone = sorted(old.chains.keys() - new.chains.keys())
     commands += [f"flush chain {_T} {name}" for name in gone]
     commands += [f"delete chain {_T} {name}" for name in gone]

@@ -116,10 +116,6 @@ def affinity_set(name: ServicePortName, endpoint: Endpoint, seconds: int) -> str
     return f"affinity-{_hash(f'{plain}@{seconds}')}-{plain}"
 
 
-def _is_service_chain(chain: str) -> bool:
-    return "/" in chain  # the fixed chains have no slash in their names
-
-
 def _verdict_value(verdict: Verdict) -> str:
     return f"goto {REJECT_CHAIN}" if verdict is Verdict.REJECT else "drop"
 
@@ -297,8 +293,3 @@ def merge(fragments: Iterable[tuple[ServicePortName, Fragment]]) -> tuple[Desire
             owners.setdefault(key, name)
             desired.elements[key] = value
     return desired, conflicts
-
-
-def is_owned_chain(chain: str) -> bool:
-    """A per-service chain (as opposed to the fixed skeleton)."""
-    return _is_service_chain(chain)

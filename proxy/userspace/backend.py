@@ -46,6 +46,7 @@ class UserspaceBackend:
         self.routes: Mapping[ServicePortName, Route] = {}
         self.balancers: dict[ServicePortName, Balancer] = {}
         self.listeners: dict[Frontend, tuple[Binding, Listener]] = {}
+        self._wanted: dict[Frontend, Binding] = {}  # the frontends of the last apply
         self._node_local: set[str] = set()  # the node's own addresses (not the service ones)
         self._conflicts: set[str] = set()
 
@@ -83,6 +84,7 @@ class UserspaceBackend:
             balancer.retarget(route.port.affinity_seconds, route.reachable)
         await self.interface.sync(service_addresses(routes.values(), view.node_addresses))
         wanted, conflicts = merge_frontends(routes, self.config.node_ip)
+        self._wanted = wanted
         for conflict in set(conflicts) - self._conflicts:
             log.warning("frontend.conflict", conflict=conflict)
         self._conflicts = set(conflicts)
@@ -108,8 +110,7 @@ class UserspaceBackend:
 
     def needs_retry(self) -> bool:
         """Some frontend should listen but does not (its bind failed): try again later."""
-        wanted, _ = merge_frontends(self.routes, self.config.node_ip)
-        return any(frontend not in self.listeners for frontend in wanted)
+        return any(frontend not in self.listeners for frontend in self._wanted)
 
     def _listener(self, frontend: Frontend, binding: Binding) -> Listener:
         choose = self._chooser(binding)

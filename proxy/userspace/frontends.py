@@ -73,6 +73,5 @@ def service_addresses(routes: Iterable[Route], node_addresses: Iterable[str]) ->
     nodes = set(node_addresses)
     found: set[str] = set()
     for route in routes:
-        port = route.port
-        found.update(ip for ip in (port.cluster_ip, *port.external_ips, *port.load_balancer_ips) if ip not in nodes)
+        found.update(ip for ip in route.port.addresses if ip not in nodes)
     return found
