@@ -32,15 +32,11 @@ from controlplane.api import codec, kinds  # noqa: E402
 from controlplane.client import ApiClient, ClientConfig, connect  # noqa: E402
 from controlplane.store.sqlite import DURABLE_PRAGMAS  # noqa: E402
 from tests.support.daemon import ApiServerProcess  # noqa: E402
+from tests.support.figures import percentile  # noqa: E402
 
 CONFIGMAP = kinds.by_kind("ConfigMap")
 POD = kinds.by_kind("Pod")
 VALUE = "x" * 200
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def _config_map(name: str, sent: float | None = None):
@@ -104,8 +100,8 @@ async def creates_per_second(address: str, kind: str, clients: int, seconds: flo
     for api in connections:
         await api.close()
     return {"creates_per_s": round(sum(counts) / elapsed, 1),
-            "create_latency_p50_ms": round(_percentile(latencies, 0.5) * 1000, 2),
-            "create_latency_p99_ms": round(_percentile(latencies, 0.99) * 1000, 2)}
+            "create_latency_p50_ms": round(percentile(latencies, 0.5) * 1000, 2),
+            "create_latency_p99_ms": round(percentile(latencies, 0.99) * 1000, 2)}
 
 
 async def empty_calls_per_second(address: str, clients: int, seconds: float) -> float:
@@ -172,7 +168,7 @@ async def watch_latency(address: str, watchers: int, rate: float, seconds: float
     return {"watchers": watchers, "watch_writes": expected, "watch_events_received": len(delays),
             "watch_events_expected": expected * watchers,
             "watch_latency_p50_ms": round(statistics.median(delays) * 1000, 2),
-            "watch_latency_p99_ms": round(_percentile(delays, 0.99) * 1000, 2)}
+            "watch_latency_p99_ms": round(percentile(delays, 0.99) * 1000, 2)}
 
 
 async def main() -> None:

@@ -36,16 +36,12 @@ from controlplane.api import codec, kinds  # noqa: E402
 from controlplane.api.v1 import core_pb2, discovery_pb2  # noqa: E402
 from controlplane.client import ApiClient  # noqa: E402
 from tests.support.daemon import ApiServerProcess, DaemonProcess, controller_manager, dns  # noqa: E402
+from tests.support.figures import percentile  # noqa: E402
 
 POD = kinds.by_kind("Pod")
 ENDPOINTS = kinds.by_kind("Endpoints")
 SLICE = kinds.by_kind("EndpointSlice")
 TARGET_MS = 100
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def _ms(value: float) -> float:
@@ -161,9 +157,9 @@ async def readiness_latency(api: ApiClient, watcher: ApiClient, pods: int, flips
     await asyncio.gather(follower, return_exceptions=True)
     return {"pods": pods, "flips": flips,
             "readiness_to_endpoints_p50_ms": _ms(statistics.median(endpoint_delays)),
-            "readiness_to_endpoints_p99_ms": _ms(_percentile(endpoint_delays, 0.99)),
+            "readiness_to_endpoints_p99_ms": _ms(percentile(endpoint_delays, 0.99)),
             "readiness_to_endpointslices_p50_ms": _ms(statistics.median(slice_delays)),
-            "readiness_to_endpointslices_p99_ms": _ms(_percentile(slice_delays, 0.99)),
+            "readiness_to_endpointslices_p99_ms": _ms(percentile(slice_delays, 0.99)),
             "bursts": bursts, "burst_size": burst_size,
             "burst_to_all_reflected_p50_ms": _ms(statistics.median(burst_delays)),
             "burst_to_all_reflected_max_ms": _ms(max(burst_delays))}
@@ -202,7 +198,7 @@ async def dns_queries(port: int, clients: int, seconds: float) -> dict[str, Any]
     elapsed = time.perf_counter() - started
     return {"dns_clients": clients, "dns_queries_per_s": round(len(latencies) / elapsed, 1),
             "dns_latency_p50_ms": _ms(statistics.median(latencies)),
-            "dns_latency_p99_ms": _ms(_percentile(latencies, 0.99))}
+            "dns_latency_p99_ms": _ms(percentile(latencies, 0.99))}
 
 
 async def main() -> None:

@@ -43,18 +43,14 @@ sys.path.insert(0, str(ROOT))
 
 from agent.gossip.keyring import encode_key, generate_key, write_keyring_file  # noqa: E402
 from controlplane.api.timestamps import epoch  # noqa: E402
+from tests.support.figures import percentile  # noqa: E402
+from tests.support.gossip import clear_rules, random_loss  # noqa: E402
 from tests.support.lab import Lab, lab_session  # noqa: E402
 
 KUBELAB_PORT = 7946
 SERF_PORT = 7947
 COUNT_TABLE = "klbenchcount"
-LOSS_TABLE = "klbenchloss"
 SYSTEMS = ("kubelab", "serf")
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def _nft(lab: Lab, node: str, *args: str, ruleset: str | None = None) -> str:
@@ -90,19 +86,6 @@ def _counted_bytes(lab: Lab, node: str) -> dict[str, int]:
         counted = next((e["counter"]["bytes"] for e in rule["expr"] if "counter" in e), 0)
         totals["kubelab" if port == KUBELAB_PORT else "serf"] += counted
     return totals
-
-
-def _loss(lab: Lab, node: str, percent: int) -> None:
-    drop = f"numgen random mod 100 < {percent} drop"
-    _nft(lab, node, ruleset=f"""table inet {LOSS_TABLE} {{
-  chain input {{ type filter hook input priority -10; iifname "eth0" {drop}; }}
-  chain output {{ type filter hook output priority -10; oifname "eth0" {drop}; }}
-}}
-""")
-
-
-def _no_loss(lab: Lab, node: str) -> None:
-    _nft(lab, node, "delete", "table", "inet", LOSS_TABLE)
 
 
 def _epoch(timestamp: str) -> float:
@@ -285,8 +268,8 @@ async def kill_rounds(lab: Lab, cluster: Cluster, kills: int, rng: random.Random
         await wait_for(back, 90, f"{cluster.system}: {victim} alive again")
         await asyncio.sleep(2.0)  # settle: the next kill starts from a quiet cluster
     return {"kills": kills, "missed": missed,
-            "p50_s": round(_percentile(times, 0.5), 3) if times else None,
-            "p99_s": round(_percentile(times, 0.99), 3) if times else None,
+            "p50_s": round(percentile(times, 0.5), 3) if times else None,
+            "p99_s": round(percentile(times, 0.99), 3) if times else None,
             "max_s": round(max(times), 3) if times else None,
             "all_s": [round(t, 3) for t in times]}
 
@@ -316,12 +299,12 @@ async def measure(lab: Lab, scratch: Path, args: argparse.Namespace) -> dict[str
             cluster.refresh()
         start = time.time()
         for node in lab.nodes:
-            _loss(lab, node, args.loss_percent)
+            random_loss(lab, node, args.loss_percent)
         try:
             lossy = await asyncio.to_thread(bandwidth, lab, args.loss_seconds)
         finally:
             for node in lab.nodes:
-                _no_loss(lab, node)
+                clear_rules(lab, node)
         end = time.time()
         await asyncio.sleep(2)
         false_deaths = {}

@@ -32,7 +32,6 @@ import json
 import os
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -45,6 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from controlplane.api import kinds  # noqa: E402
+from controlplane.api.timestamps import format_micro_time  # noqa: E402
 from controlplane.client import ClientConfig, connect  # noqa: E402
 from tests.support.lab import Lab, lab_session  # noqa: E402
 from tests.support.pods import is_running, wait_pods  # noqa: E402
@@ -171,9 +171,7 @@ def data_path(lab: Lab) -> dict[str, Any]:
                "haproxy": ("127.0.0.1", HAPROXY_BULK, "127.0.0.1", HAPROXY_WEB)}
     pidfile = lab.workdir / "haproxy.pid"
     config = lab.write("haproxy.cfg", haproxy_config(bulk_ip, web_ip, pidfile))
-    haproxy = subprocess.Popen(["ip", "netns", "exec", lab.netns(CLIENT_NODE), "haproxy", "-db", "-f", config],
-                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
+    haproxy = lab.spawn_in(CLIENT_NODE, "haproxy", "-db", "-f", config)
     try:
         time.sleep(1)
         bulk: dict[str, list[float]] = {path: [] for path in targets}
@@ -195,7 +193,7 @@ def data_path(lab: Lab) -> dict[str, Any]:
 
 
 def _stamp() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return format_micro_time(datetime.now(UTC))
 
 
 async def change_endpoints(lab: Lab, changes: int, spacing: float) -> None:

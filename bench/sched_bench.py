@@ -42,6 +42,7 @@ from controlplane.api.v1 import coordination_pb2, core_pb2  # noqa: E402
 from controlplane.client import ClientConfig, connect  # noqa: E402
 from controlplane.scheduler.resources import Allocatable, pod_requests  # noqa: E402
 from tests.support.daemon import ApiServerProcess, DaemonProcess, controller_manager, hollow_nodes, scheduler  # noqa: E402
+from tests.support.pods import alive  # noqa: E402
 from tests.support.wait import eventually_sync  # noqa: E402
 
 POD = kinds.by_kind("Pod")
@@ -68,15 +69,8 @@ def _service(number: int) -> Any:
                                 "spec": {"selector": {"app": f"app-{number}"}, "ports": [{"port": 80}]}})
 
 
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except OSError:
-        return False
-
-
 def _memory(pid: int) -> dict[str, Any]:
-    if not _alive(pid):
+    if not alive(pid):
         return {"exited": True}
     figures: dict[str, Any] = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -87,7 +81,7 @@ def _memory(pid: int) -> dict[str, Any]:
 
 
 def _cpu_seconds(pid: int) -> float:
-    if not _alive(pid):
+    if not alive(pid):
         return 0.0
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime

@@ -18,13 +18,26 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
 from controlplane.client import ApiClient, ClientConfig, connect
 from tests.support.wait import eventually_sync
+
+
+def log_events(lines: Iterable[str | bytes], name: str | None = None) -> list[dict[str, Any]]:
+    """The JSON log events among `lines` (only those called `name`, given one); other lines skipped."""
+    found = []
+    for line in lines:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict) and (name is None or event.get("event") == name):
+            found.append(event)
+    return found
 
 
 class DaemonProcess:
@@ -70,19 +83,11 @@ class DaemonProcess:
 
     def events(self, name: str | None = None) -> list[dict[str, Any]]:
         """The JSON log events of the current run (only those called `name`, given one)."""
-        found = []
         if not self.log_path.exists():
-            return found
+            return []
         with self.log_path.open("rb") as log:
             log.seek(self._log_offset)
-            for line in log:
-                try:
-                    event = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(event, dict) and (name is None or event.get("event") == name):
-                    found.append(event)
-        return found
+            return log_events(log, name)
 
     def log_tail(self, lines: int = 30) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

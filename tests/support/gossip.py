@@ -11,7 +11,7 @@ from typing import Any, Self
 import grpc
 
 from controlplane.api.v1 import gossip_pb2, gossip_pb2_grpc
-from tests.support.daemon import DaemonProcess
+from tests.support.daemon import DaemonProcess, log_events
 from tests.support.lab import Lab
 
 
@@ -62,15 +62,7 @@ def statuses(lab: Lab, node: str = "") -> dict[str, str]:
 
 
 def agent_log_events(lab: Lab, node: str, event: str) -> list[dict[str, Any]]:
-    found = []
-    for line in lab.log(node, "agent").splitlines():
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if entry.get("event") == event:
-            found.append(entry)
-    return found
+    return log_events(lab.log(node, "agent").splitlines(), event)
 
 
 def nft(lab: Lab, node: str, ruleset: str) -> None:

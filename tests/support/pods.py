@@ -108,11 +108,11 @@ def is_running(pod: Pod) -> bool:
 
 
 def alive(pid: int) -> bool:
-    """The process exists and is not a zombie (its state, after the command name, in /proc)."""
+    """The process exists and is neither a zombie nor dead (its state, after the command name, in /proc)."""
     try:
         with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
+            return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:  # gone, or going while read (ESRCH)
         return False
 
 

@@ -5,7 +5,6 @@ Kubernetes scenario), and requests through the services from the host, from node
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 import urllib.error
@@ -115,15 +114,19 @@ def wget_loop(count: int, url: str) -> list[str]:
     return ["sh", "-c", script]
 
 
-def answers_from_pod(lab: Lab, pod: str, url: str, count: int) -> Counter[str]:
-    out = lab.klctl_ok("exec", pod, "--", *wget_loop(count, url))
+def _answers(out: str) -> Counter[str]:
+    """How many times each pod answered (and FAILED), from `wget_loop`'s output."""
     return Counter(line.partition(": ")[2] or line for line in out.split("\n") if line.strip())
+
+
+def answers_from_pod(lab: Lab, pod: str, url: str, count: int) -> Counter[str]:
+    return _answers(lab.klctl_ok("exec", pod, "--", *wget_loop(count, url)))
 
 
 def answers_from_node(lab: Lab, node: str, url: str, count: int) -> Counter[str]:
     result = lab.exec_in(node, "busybox", *wget_loop(count, url), timeout=120)
     assert result.returncode == 0, result.stderr
-    return Counter(line.partition(": ")[2] or line for line in result.stdout.split("\n") if line.strip())
+    return _answers(result.stdout)
 
 
 class Hammer:
@@ -154,13 +157,3 @@ class Hammer:
 
     def failures(self) -> list[str]:
         return [answer for _, answer in self.results if answer.startswith("FAILED")]
-
-
-def udp_ask(address: tuple[str, int], payload: bytes, timeout: float = 2) -> bytes | None:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.settimeout(timeout)
-        sock.sendto(payload, address)
-        try:
-            return sock.recv(65535)
-        except TimeoutError:
-            return None
